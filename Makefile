@@ -1,0 +1,49 @@
+# Developer entry points. `make demo` runs the whole product; `make test` runs the suite
+# on SQLite and then on PostgreSQL + Redis (see scripts/test-matrix.sh).
+
+PORT ?= 8000
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+BOOTSTRAP_PYTHON := $(shell command -v python3.11 || command -v python3)
+
+export PORT PYTEST_ARGS
+
+.PHONY: venv demo test lint type bench
+
+venv: $(STAMP)
+
+# Reinstall only when the dependency list changed since the last install.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(BOOTSTRAP_PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -e '.[dev]'
+	touch $(STAMP)
+
+demo: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py load_demo_data
+	@echo ""
+	@echo "LiveHub demo"
+	@echo "  shop         http://127.0.0.1:$(PORT)/"
+	@echo "  admin        http://127.0.0.1:$(PORT)/admin/"
+	@echo "  API docs     http://127.0.0.1:$(PORT)/api/docs/"
+	@echo "  API schema   http://127.0.0.1:$(PORT)/api/schema/"
+	@echo "  health       http://127.0.0.1:$(PORT)/healthz"
+	@echo "  metrics      http://127.0.0.1:$(PORT)/metrics"
+	@echo "  logins       admin/admin  staff/staff  host/host  shopper/shopper"
+	@echo ""
+	$(VENV)/bin/hub run --port $(PORT)
+
+test: venv
+	scripts/test-matrix.sh
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+type: venv
+	$(VENV)/bin/mypy hub oms
+
+bench: venv
+	$(PY) bench/stock_contention.py --quick

@@ -1,0 +1,9 @@
+"""WebSocket routes of every app, in one list the ASGI router mounts."""
+
+from django.urls import path
+
+from oms.consumers import InboxConsumer
+
+websocket_urlpatterns = [
+    path("ws/oms/inbox/", InboxConsumer.as_asgi()),
+]

@@ -1,0 +1,1 @@
+"""Writes of the OMS: one module per concept, functions named ``<entity>_<action>``."""
