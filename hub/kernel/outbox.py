@@ -7,6 +7,7 @@ no signals). A handler must be idempotent: the relay delivers at least once.
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -41,10 +42,21 @@ def outbox_publish(*, topic: str, payload: dict[str, Any]) -> OutboxMessage:
     return message
 
 
+#: A relay scheduled in this process within the window also delivers messages committed
+#: during it, so a burst of writes schedules one relay per window, not one per write.
+RELAY_DEBOUNCE_SECONDS = 0.2
+_last_relay_scheduled = 0.0
+
+
 def _schedule_relay() -> None:
+    global _last_relay_scheduled
     from hub.kernel.tasks import outbox_relay
 
-    outbox_relay.delay()
+    now = time.monotonic()
+    if now - _last_relay_scheduled < RELAY_DEBOUNCE_SECONDS:
+        return
+    _last_relay_scheduled = now
+    outbox_relay.apply_async(countdown=RELAY_DEBOUNCE_SECONDS)
 
 
 def outbox_relay(*, limit: int = RELAY_BATCH) -> int:
