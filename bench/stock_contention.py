@@ -59,18 +59,31 @@ def prepare(units: int) -> tuple[int, int, int]:
     stamp = f"{os.getpid()}-{time.time_ns()}"
     merchant, _ = Merchant.objects.get_or_create(name="Bench Mall")
     location = Location.objects.create(
-        merchant=merchant, code=f"bench-{stamp}"[:32], kind="warehouse", name_en="Bench", name_zh="压测",
-        latitude=31.0, longitude=121.0,
+        merchant=merchant,
+        code=f"bench-{stamp}"[:32],
+        kind="warehouse",
+        name_en="Bench",
+        name_zh="压测",
+        latitude=31.0,
+        longitude=121.0,
     )
-    channel = SalesChannel.objects.create(code=f"b-{stamp}"[:32], name="Bench", kind="web", currency="CNY")
+    channel = SalesChannel.objects.create(
+        code=f"b-{stamp}"[:32], name="Bench", kind="web", currency="CNY"
+    )
     channel.locations.add(location)
-    product = Product.objects.create(merchant=merchant, slug=f"bench-{stamp}", name_en="Bench", name_zh="压测")
-    variant = ProductVariant.objects.create(product=product, sku=f"BENCH-{stamp}", price_amount=100, currency="CNY")
+    product = Product.objects.create(
+        merchant=merchant, slug=f"bench-{stamp}", name_en="Bench", name_zh="压测"
+    )
+    variant = ProductVariant.objects.create(
+        product=product, sku=f"BENCH-{stamp}", price_amount=100, currency="CNY"
+    )
     stock_receive(variant=variant, location=location, quantity=units)
     return channel.pk, variant.pk, location.pk
 
 
-def livehub_client(channel_id: int, variant_id: int, _location_id: int, start: float) -> tuple[int, float]:
+def livehub_client(
+    channel_id: int, variant_id: int, _location_id: int, start: float
+) -> tuple[int, float]:
     """Reserve one unit at a time through the real service until refused."""
     from django.db import connections
 
@@ -91,7 +104,9 @@ def livehub_client(channel_id: int, variant_id: int, _location_id: int, start: f
         sold += 1
 
 
-def naive_client(channel_id: int, variant_id: int, location_id: int, start: float) -> tuple[int, float]:
+def naive_client(
+    channel_id: int, variant_id: int, location_id: int, start: float
+) -> tuple[int, float]:
     """The classic bug: read the row, decide in Python, write the new value back."""
     from datetime import timedelta
 
@@ -111,10 +126,14 @@ def naive_client(channel_id: int, variant_id: int, location_id: int, start: floa
         level.reserved = level.reserved + 1
         level.save(update_fields=["reserved"])
         hold = Hold.objects.create(
-            token=opaque_token(12), sales_channel_id=channel_id, kind="checkout",
+            token=opaque_token(12),
+            sales_channel_id=channel_id,
+            kind="checkout",
             expires_at=timezone.now() + timedelta(minutes=10),
         )
-        HoldLine.objects.create(hold=hold, variant_id=variant_id, location_id=location_id, quantity=1)
+        HoldLine.objects.create(
+            hold=hold, variant_id=variant_id, location_id=location_id, quantity=1
+        )
         sold += 1
 
 
@@ -146,9 +165,13 @@ def run(client: str, clients: int, units: int) -> dict[str, float | int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="small run, well under a minute")
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
+    parser.add_argument(
+        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    )
     parser.add_argument("--clients", type=int)
     parser.add_argument("--units", type=int)
     args = parser.parse_args()

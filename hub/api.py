@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Model
 from django.http import Http404
@@ -36,6 +37,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         message, details = str(detail), {}
     response.data = {"error": {"code": exc.default_code, "message": message, "details": details}}
     return response
+
+
+def acting_user(request: Request) -> User:
+    """The signed-in user behind a request (views that call this require sign-in)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise exceptions.NotAuthenticated()
+    return user
 
 
 def get_or_404(model: type[Model], label: str, **lookup: Any) -> Any:

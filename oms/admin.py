@@ -36,7 +36,16 @@ class ProductAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(models.Location)
 class LocationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["code", "kind", "name_en", "city", "ships", "pickup", "accepts_returns", "priority"]
+    list_display = [
+        "code",
+        "kind",
+        "name_en",
+        "city",
+        "ships",
+        "pickup",
+        "accepts_returns",
+        "priority",
+    ]
 
 
 @admin.register(models.SalesChannel)
@@ -58,7 +67,17 @@ class StockLevelAdmin(ReadOnlyAdmin):
 
 @admin.register(models.StockMovement)
 class StockMovementAdmin(ReadOnlyAdmin):
-    list_display = ["id", "variant", "location", "kind", "on_hand_delta", "allocated_delta", "reserved_delta", "reference", "created_at"]
+    list_display = [
+        "id",
+        "variant",
+        "location",
+        "kind",
+        "on_hand_delta",
+        "allocated_delta",
+        "reserved_delta",
+        "reference",
+        "created_at",
+    ]
     list_filter = ["kind", "location"]
     search_fields = ["variant__sku", "reference"]
 
@@ -73,13 +92,28 @@ class OrderLineInline(admin.TabularInline):  # type: ignore[type-arg]
     model = models.OrderLine
     extra = 0
     can_delete = False
-    readonly_fields = ["sku", "product_name", "quantity", "unit_price_amount", "quantity_fulfilled", "quantity_returned"]
+    readonly_fields = [
+        "sku",
+        "product_name",
+        "quantity",
+        "unit_price_amount",
+        "quantity_fulfilled",
+        "quantity_returned",
+    ]
     exclude = ["variant"]
 
 
 @admin.register(models.Order)
 class OrderAdmin(ReadOnlyAdmin):
-    list_display = ["number", "sales_channel", "status", "total_amount", "currency", "fulfilment_method", "created_at"]
+    list_display = [
+        "number",
+        "sales_channel",
+        "status",
+        "total_amount",
+        "currency",
+        "fulfilment_method",
+        "created_at",
+    ]
     list_filter = ["status", "sales_channel", "fulfilment_method"]
     search_fields = ["number", "external_ref", "customer_email"]
     inlines = [OrderLineInline]

@@ -124,7 +124,9 @@ class ChannelPrice(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["sales_channel", "variant"], name="one_price_per_channel")
+            models.UniqueConstraint(
+                fields=["sales_channel", "variant"], name="one_price_per_channel"
+            )
         ]
 
 
@@ -249,13 +251,20 @@ class Order(models.Model):
     number = models.CharField(max_length=16, unique=True)  #: opaque, shown to customers
     sales_channel = models.ForeignKey(SalesChannel, on_delete=models.PROTECT, related_name="orders")
     #: the order's id on the sales channel; re-importing the same one is a no-op
-    external_ref = models.CharField(max_length=100, null=True, blank=True)
+    external_ref = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     customer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
     )
     customer_email = models.EmailField(blank=True)
     status = models.CharField(
-        max_length=24, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT, db_index=True
+        max_length=24,
+        choices=OrderStatus.choices,
+        default=OrderStatus.PENDING_PAYMENT,
+        db_index=True,
     )
     currency = models.CharField(max_length=3)
     subtotal_amount = models.PositiveBigIntegerField()
@@ -268,7 +277,9 @@ class Order(models.Model):
     shipping_address = models.JSONField(default=dict, blank=True)
     ship_to_latitude = models.FloatField(null=True, blank=True)
     ship_to_longitude = models.FloatField(null=True, blank=True)
-    hold = models.ForeignKey(Hold, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    hold = models.ForeignKey(
+        Hold, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     payment_reference = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -382,7 +393,9 @@ class ReturnRequest(models.Model):
 
 
 class ReturnLine(models.Model):
-    return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="lines")
+    return_request = models.ForeignKey(
+        ReturnRequest, on_delete=models.CASCADE, related_name="lines"
+    )
     order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField()
     #: decided at inspection: back to sellable stock, or written off

@@ -75,12 +75,19 @@ def route_order(
     if method == Order.FulfilmentMethod.PICKUP:
         if pickup_location is None:
             raise InvalidInput("a pick-up order needs a pickup_location")
-        if not pickup_location.pickup or not sales_channel.locations.filter(pk=pickup_location.pk).exists():
-            raise InvalidInput(f"{pickup_location.code} does not offer pick-up for this sales channel")
+        if (
+            not pickup_location.pickup
+            or not sales_channel.locations.filter(pk=pickup_location.pk).exists()
+        ):
+            raise InvalidInput(
+                f"{pickup_location.code} does not offer pick-up for this sales channel"
+            )
         candidates = [pickup_location]
         allow_split = False
     else:
-        candidates = candidate_locations(sales_channel=sales_channel, method=method, ship_to=ship_to)
+        candidates = candidate_locations(
+            sales_channel=sales_channel, method=method, ship_to=ship_to
+        )
         allow_split = sales_channel.allow_split
     if not candidates:
         raise InvalidInput("no location of this sales channel can fulfil this method")

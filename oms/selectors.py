@@ -45,7 +45,9 @@ def free_units_by_location(
     """(variant, location) -> units a sales channel may still promise there."""
     variant_ids = list(variant_ids)
     expired = expired_hold_units(variant_ids)
-    levels = StockLevel.objects.filter(variant_id__in=variant_ids, location_id__in=list(location_ids))
+    levels = StockLevel.objects.filter(
+        variant_id__in=variant_ids, location_id__in=list(location_ids)
+    )
     result: dict[tuple[int, int], int] = {}
     for level in levels:
         key = (level.variant_id, level.location_id)
@@ -53,7 +55,9 @@ def free_units_by_location(
     return result
 
 
-def available_to_promise(*, sales_channel: SalesChannel, variant_ids: Iterable[int]) -> dict[int, int]:
+def available_to_promise(
+    *, sales_channel: SalesChannel, variant_ids: Iterable[int]
+) -> dict[int, int]:
     """Per variant: sum over the sales channel's locations of on hand - allocated -
     unexpired holds - the sales channel's safety stock."""
     variant_ids = list(variant_ids)
@@ -82,10 +86,13 @@ def staff_location_ids(user: User) -> set[int] | None:
         return None
     if not user_has_role(user, Role.STORE_STAFF):
         return set()
-    return set(StaffMembership.objects.filter(user_id=user.pk).values_list("location_id", flat=True))
+    memberships = StaffMembership.objects.filter(user_id=int(user.pk or 0))
+    return set(memberships.values_list("location_id", flat=True))
 
 
-def order_inbox(*, user: User, status: str | None = None, channel: str | None = None) -> QuerySet[Order]:
+def order_inbox(
+    *, user: User, status: str | None = None, channel: str | None = None
+) -> QuerySet[Order]:
     """Orders a user may see: all for admins, their stores' for staff, own for shoppers."""
     orders = Order.objects.select_related("sales_channel", "pickup_location").prefetch_related(
         "lines", "fulfilments"
@@ -135,6 +142,8 @@ def ledger_totals(*, variant_id: int, location_id: int) -> dict[str, int]:
     from oms.models import StockMovement
 
     sums = StockMovement.objects.filter(variant_id=variant_id, location_id=location_id).aggregate(
-        on_hand=Sum("on_hand_delta"), allocated=Sum("allocated_delta"), reserved=Sum("reserved_delta")
+        on_hand=Sum("on_hand_delta"),
+        allocated=Sum("allocated_delta"),
+        reserved=Sum("reserved_delta"),
     )
     return {k: v or 0 for k, v in sums.items()}

@@ -46,7 +46,9 @@ ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 #: Orders whose stock is still in the building and may be cancelled.
-CANCELLABLE = frozenset({S.PENDING_PAYMENT, S.PAID, S.ALLOCATED, S.PICKING, S.PACKED, S.READY_FOR_PICKUP})
+CANCELLABLE = frozenset(
+    {S.PENDING_PAYMENT, S.PAID, S.ALLOCATED, S.PICKING, S.PACKED, S.READY_FOR_PICKUP}
+)
 #: Orders whose goods reached the customer (or left the building) and may be returned.
 RETURNABLE = frozenset(
     {S.SHIPPED, S.PARTIALLY_SHIPPED, S.DELIVERED, S.PICKED_UP, S.PARTIALLY_RETURNED}

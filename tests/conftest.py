@@ -17,7 +17,9 @@ def merchant(db: None) -> Merchant:
     return Merchant.objects.create(name="Test Mall", default_currency="CNY")
 
 
-def _location(merchant: Merchant, code: str, kind: str, lat: float, lng: float, priority: int) -> Location:
+def _location(
+    merchant: Merchant, code: str, kind: str, lat: float, lng: float, priority: int
+) -> Location:
     is_store = kind == Location.Kind.STORE
     return Location.objects.create(
         merchant=merchant,
@@ -94,7 +96,9 @@ def stock(db: None) -> Callable[[ProductVariant, Location, int], None]:
 
 def _user(username: str, role: Role) -> User:
     group, _ = Group.objects.get_or_create(name=role.value)
-    user = User.objects.create_user(username=username, password=username, email=f"{username}@t.test")
+    user = User.objects.create_user(
+        username=username, password=username, email=f"{username}@t.test"
+    )
     user.groups.add(group)
     return user
 

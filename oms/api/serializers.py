@@ -35,16 +35,18 @@ class ShipToIn(serializers.Serializer):
 
 class HoldIn(serializers.Serializer):
     sales_channel = serializers.SlugField()
-    lines = LineIn(many=True, allow_empty=False, max_length=MAX_LINES)
+    lines = LineIn(many=True, allow_empty=False, max_length=MAX_LINES)  # type: ignore[call-arg]
     ttl_seconds = serializers.IntegerField(min_value=1, max_value=24 * 3600, default=900)
-    fulfilment_method = serializers.ChoiceField(choices=Order.FulfilmentMethod.choices, default="ship")
+    fulfilment_method = serializers.ChoiceField(
+        choices=Order.FulfilmentMethod.choices, default="ship"
+    )
     pickup_location = serializers.SlugField(required=False)
     ship_to = ShipToIn(required=False)
 
 
 class OrderIn(serializers.Serializer):
     sales_channel = serializers.SlugField()
-    lines = LineIn(many=True, allow_empty=False, max_length=MAX_LINES)
+    lines = LineIn(many=True, allow_empty=False, max_length=MAX_LINES)  # type: ignore[call-arg]
     fulfilment_method = serializers.ChoiceField(choices=Order.FulfilmentMethod.choices)
     pickup_location = serializers.SlugField(required=False)
     shipping_address = serializers.DictField(required=False)
@@ -98,7 +100,7 @@ class ReturnLineIn(serializers.Serializer):
 
 class ReturnIn(serializers.Serializer):
     order = serializers.CharField(max_length=16)
-    lines = ReturnLineIn(many=True, allow_empty=False, max_length=MAX_LINES)
+    lines = ReturnLineIn(many=True, allow_empty=False, max_length=MAX_LINES)  # type: ignore[call-arg]
     reason = serializers.CharField(required=False, default="", max_length=200)
 
 
@@ -112,7 +114,7 @@ class InspectLineIn(serializers.Serializer):
 
 
 class ReturnInspectIn(serializers.Serializer):
-    lines = InspectLineIn(many=True, allow_empty=False, max_length=MAX_LINES)
+    lines = InspectLineIn(many=True, allow_empty=False, max_length=MAX_LINES)  # type: ignore[call-arg]
 
 
 # ---- outputs ----------------------------------------------------------------------------
@@ -130,8 +132,15 @@ class ProductOut(serializers.ModelSerializer):
     class Meta:
         model = Product
         fields = [
-            "id", "slug", "name_en", "name_zh", "description_en", "description_zh",
-            "category", "image", "variants",
+            "id",
+            "slug",
+            "name_en",
+            "name_zh",
+            "description_en",
+            "description_zh",
+            "category",
+            "image",
+            "variants",
         ]
 
 
@@ -139,8 +148,19 @@ class LocationOut(serializers.ModelSerializer):
     class Meta:
         model = Location
         fields = [
-            "code", "kind", "name_en", "name_zh", "address", "city", "latitude", "longitude",
-            "opening_hours", "ships", "pickup", "accepts_returns", "priority",
+            "code",
+            "kind",
+            "name_en",
+            "name_zh",
+            "address",
+            "city",
+            "latitude",
+            "longitude",
+            "opening_hours",
+            "ships",
+            "pickup",
+            "accepts_returns",
+            "priority",
         ]
 
 
@@ -161,8 +181,16 @@ class StockMovementOut(serializers.ModelSerializer):
     class Meta:
         model = StockMovement
         fields = [
-            "id", "sku", "location", "kind", "on_hand_delta", "allocated_delta",
-            "reserved_delta", "reason", "reference", "created_at",
+            "id",
+            "sku",
+            "location",
+            "kind",
+            "on_hand_delta",
+            "allocated_delta",
+            "reserved_delta",
+            "reason",
+            "reference",
+            "created_at",
         ]
 
 
@@ -185,8 +213,13 @@ class OrderLineOut(serializers.ModelSerializer):
     class Meta:
         model = OrderLine
         fields = [
-            "id", "sku", "product_name", "quantity", "unit_price_amount",
-            "quantity_fulfilled", "quantity_returned",
+            "id",
+            "sku",
+            "product_name",
+            "quantity",
+            "unit_price_amount",
+            "quantity_fulfilled",
+            "quantity_returned",
         ]
 
 
@@ -215,9 +248,22 @@ class OrderOut(serializers.ModelSerializer):
     class Meta:
         model = Order
         fields = [
-            "number", "sales_channel", "external_ref", "status", "currency", "subtotal_amount",
-            "shipping_amount", "total_amount", "fulfilment_method", "pickup_location",
-            "shipping_address", "hold", "payment_reference", "created_at", "lines", "fulfilments",
+            "number",
+            "sales_channel",
+            "external_ref",
+            "status",
+            "currency",
+            "subtotal_amount",
+            "shipping_amount",
+            "total_amount",
+            "fulfilment_method",
+            "pickup_location",
+            "shipping_address",
+            "hold",
+            "payment_reference",
+            "created_at",
+            "lines",
+            "fulfilments",
         ]
 
 
@@ -232,7 +278,12 @@ class ReturnOut(serializers.ModelSerializer):
 
     def get_lines(self, rma: ReturnRequest) -> list[dict[str, object]]:
         return [
-            {"id": line.pk, "order_line": line.order_line_id, "quantity": line.quantity, "restock": line.restock}
+            {
+                "id": line.pk,
+                "order_line": line.order_line_id,
+                "quantity": line.quantity,
+                "restock": line.restock,
+            }
             for line in rma.lines.all()
         ]
 

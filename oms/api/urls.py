@@ -7,7 +7,11 @@ urlpatterns = [
     path("products/<slug:slug>/", views.ProductDetail.as_view(), name="product-detail"),
     path("locations/", views.LocationList.as_view(), name="location-list"),
     path("locations/<slug:code>/pick-list/", views.PickList.as_view(), name="pick-list"),
-    path("sales-channels/<slug:code>/availability/", views.Availability.as_view(), name="availability"),
+    path(
+        "sales-channels/<slug:code>/availability/",
+        views.Availability.as_view(),
+        name="availability",
+    ),
     path("stock/", views.StockLevelList.as_view(), name="stock-list"),
     path("stock/movements/", views.StockMovementList.as_view(), name="stock-movements"),
     path("stock/receive/", views.StockReceive.as_view(), name="stock-receive"),
@@ -19,7 +23,9 @@ urlpatterns = [
     path("orders/<str:number>/mark-paid/", views.OrderMarkPaid.as_view(), name="order-mark-paid"),
     path("orders/<str:number>/cancel/", views.OrderCancel.as_view(), name="order-cancel"),
     path("fulfilments/<int:pk>/pickup-qr.png", views.PickupQr.as_view(), name="pickup-qr"),
-    path("fulfilments/<int:pk>/<slug:step>/", views.FulfilmentStep.as_view(), name="fulfilment-step"),
+    path(
+        "fulfilments/<int:pk>/<slug:step>/", views.FulfilmentStep.as_view(), name="fulfilment-step"
+    ),
     path("returns/", views.ReturnCreate.as_view(), name="return-create"),
     path("returns/<str:rma>/receive/", views.ReturnReceive.as_view(), name="return-receive"),
     path("returns/<str:rma>/inspect/", views.ReturnInspect.as_view(), name="return-inspect"),

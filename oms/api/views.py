@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hub.api import CREATED, get_or_404, run_idempotently
+from hub.api import CREATED, acting_user, get_or_404, run_idempotently
 from hub.kernel.audit import audit_verify_chain
 from hub.kernel.errors import PermissionDenied
 from hub.kernel.roles import Role, user_has_role, user_is_merchant_admin
@@ -38,9 +38,14 @@ from oms.models import (
 from oms.routing import ShipTo
 from oms.services import fulfilment as fulfilment_services
 from oms.services.holds import hold_create, hold_release
-from oms.services.orders import OrderLineInput, order_cancel, order_create, order_mark_paid
+from oms.services.orders import (
+    OrderLineInput,
+    order_cancel,
+    order_create,
+    order_mark_paid,
+    resolve_lines,
+)
 from oms.services.returns import return_inspect, return_receive, return_request
-from oms.services.orders import resolve_lines
 from oms.services.stock import stock_adjust, stock_receive
 
 
@@ -76,7 +81,9 @@ class ProductList(generics.ListAPIView):
         query = self.request.query_params.get("q", "").strip()
         if query:
             products = products.filter(
-                Q(name_en__icontains=query) | Q(name_zh__icontains=query) | Q(variants__sku__iexact=query)
+                Q(name_en__icontains=query)
+                | Q(name_zh__icontains=query)
+                | Q(variants__sku__iexact=query)
             ).distinct()
         category = self.request.query_params.get("category")
         if category:
@@ -113,7 +120,11 @@ class Availability(APIView):
         )
         unknown = sorted(set(skus) - set(variants))
         return Response(
-            {"sales_channel": code, "available": {sku: atp[v.pk] for sku, v in variants.items()}, "unknown": unknown}
+            {
+                "sales_channel": code,
+                "available": {sku: atp[v.pk] for sku, v in variants.items()},
+                "unknown": unknown,
+            }
         )
 
 
@@ -125,7 +136,9 @@ class StockLevelList(generics.ListAPIView):
     serializer_class = s.StockLevelOut
 
     def get_queryset(self) -> Any:
-        levels = StockLevel.objects.select_related("variant", "location").order_by("variant_id", "location_id")
+        levels = StockLevel.objects.select_related("variant", "location").order_by(
+            "variant_id", "location_id"
+        )
         scope = selectors.staff_location_ids(self.request.user)
         if scope is not None:
             levels = levels.filter(location_id__in=scope)
@@ -160,8 +173,12 @@ class StockReceive(APIView):
         location = get_or_404(Location, "location", code=data["location"])
         require_location_access(user=request.user, location=location)
         level = stock_receive(
-            variant=variant, location=location, quantity=data["quantity"],
-            reason=data["reason"], reference=data["reference"], actor=request.user,
+            variant=variant,
+            location=location,
+            quantity=data["quantity"],
+            reason=data["reason"],
+            reference=data["reference"],
+            actor=acting_user(request),
         )
         return Response(s.StockLevelOut(level).data, status=CREATED)
 
@@ -176,7 +193,11 @@ class StockAdjust(APIView):
         location = get_or_404(Location, "location", code=data["location"])
         require_location_access(user=request.user, location=location)
         level = stock_adjust(
-            variant=variant, location=location, delta=data["delta"], reason=data["reason"], actor=request.user
+            variant=variant,
+            location=location,
+            delta=data["delta"],
+            reason=data["reason"],
+            actor=acting_user(request),
         )
         return Response(s.StockLevelOut(level).data)
 
@@ -193,12 +214,12 @@ class HoldCreate(APIView):
             hold = hold_create(
                 sales_channel=get_or_404(SalesChannel, "sales channel", code=data["sales_channel"]),
                 quantities=resolve_lines([OrderLineInput(**line) for line in data["lines"]]),
-                owner=request.user,
+                owner=acting_user(request),
                 ttl_seconds=data["ttl_seconds"],
                 method=data["fulfilment_method"],
                 pickup_location=_location(data.get("pickup_location")),
                 ship_to=_ship_to(data),
-                actor=request.user,
+                actor=acting_user(request),
             )
             return CREATED, s.HoldOut(hold).data
 
@@ -212,7 +233,7 @@ class HoldDetail(APIView):
 
     @extend_schema(responses=s.HoldOut)
     def delete(self, request: Request, token: str) -> Response:
-        hold = hold_release(hold=self._own_hold(request, token), actor=request.user)
+        hold = hold_release(hold=self._own_hold(request, token), actor=acting_user(request))
         return Response(s.HoldOut(hold).data)
 
     def _own_hold(self, request: Request, token: str) -> Hold:
@@ -249,7 +270,7 @@ class OrderListCreate(generics.ListAPIView):
                 sales_channel=get_or_404(SalesChannel, "sales channel", code=data["sales_channel"]),
                 lines=[OrderLineInput(**line) for line in data["lines"]],
                 fulfilment_method=data["fulfilment_method"],
-                customer=request.user,
+                customer=acting_user(request),
                 customer_email=data["customer_email"] or getattr(request.user, "email", ""),
                 pickup_location=_location(data.get("pickup_location")),
                 shipping_address=data.get("shipping_address"),
@@ -259,7 +280,7 @@ class OrderListCreate(generics.ListAPIView):
                 hold=get_or_404(Hold, "hold", token=hold_token) if hold_token else None,
                 paid=data["paid"],
                 payment_reference=data["payment_reference"],
-                actor=request.user,
+                actor=acting_user(request),
             )
             return CREATED, s.OrderOut(order).data
 
@@ -288,7 +309,9 @@ class OrderMarkPaid(APIView):
     def post(self, request: Request, number: str) -> Response:
         data = _valid(s.PaidIn, request)
         order = order_mark_paid(
-            order=_visible_order(request, number), payment_reference=data["payment_reference"], actor=request.user
+            order=_visible_order(request, number),
+            payment_reference=data["payment_reference"],
+            actor=acting_user(request),
         )
         return Response(s.OrderOut(order).data)
 
@@ -300,7 +323,7 @@ class OrderCancel(APIView):
         order = _visible_order(request, number)
         if not _is_staff(request) and order.status != "pending_payment":
             raise PermissionDenied("a paid order is cancelled by the store; contact support")
-        order = order_cancel(order=order, actor=request.user, reason=data["reason"])
+        order = order_cancel(order=order, actor=acting_user(request), reason=data["reason"])
         return Response(s.OrderOut(order).data)
 
 
@@ -326,17 +349,22 @@ class FulfilmentStep(APIView):
     @extend_schema(request=s.ShipIn, responses=s.OrderOut)
     def post(self, request: Request, pk: int, step: str) -> Response:
         fulfilment: Fulfilment = get_or_404(Fulfilment, "fulfilment", pk=pk)
-        actor = request.user
+        actor = acting_user(request)
         if step == "pick":
             fulfilment_services.fulfilment_start_picking(fulfilment=fulfilment, actor=actor)
         elif step == "pack":
             fulfilment_services.fulfilment_pack(fulfilment=fulfilment, actor=actor)
         elif step == "ship":
             data = _valid(s.ShipIn, request)
-            quantities = {int(k): v for k, v in data.get("quantities", {}).items() if str(k).isdigit()}
+            quantities = {
+                int(k): v for k, v in data.get("quantities", {}).items() if str(k).isdigit()
+            }
             fulfilment_services.fulfilment_ship(
-                fulfilment=fulfilment, carrier=data["carrier"], tracking_number=data["tracking_number"],
-                quantities=quantities or None, actor=actor,
+                fulfilment=fulfilment,
+                carrier=data["carrier"],
+                tracking_number=data["tracking_number"],
+                quantities=quantities or None,
+                actor=actor,
             )
         elif step == "deliver":
             fulfilment_services.fulfilment_mark_delivered(fulfilment=fulfilment, actor=actor)
@@ -349,7 +377,13 @@ class FulfilmentStep(APIView):
             )
         else:
             return Response(
-                {"error": {"code": "unknown_step", "message": f"unknown step {step!r}", "details": {}}},
+                {
+                    "error": {
+                        "code": "unknown_step",
+                        "message": f"unknown step {step!r}",
+                        "details": {},
+                    }
+                },
                 status=status.HTTP_404_NOT_FOUND,
             )
         order = Order.objects.get(pk=fulfilment.order_id)
@@ -365,7 +399,13 @@ class PickupQr(APIView):
         _visible_order(request, fulfilment.order.number)
         if not fulfilment.pickup_code:
             return Response(
-                {"error": {"code": "not_ready", "message": "not ready for pickup yet", "details": {}}},
+                {
+                    "error": {
+                        "code": "not_ready",
+                        "message": "not ready for pickup yet",
+                        "details": {},
+                    }
+                },
                 status=status.HTTP_409_CONFLICT,
             )
         image = qrcode.make(f"livehub:pickup:{fulfilment.order.number}:{fulfilment.pickup_code}")
@@ -384,8 +424,12 @@ class ReturnCreate(APIView):
         order = _visible_order(request, data["order"])
         quantities: dict[int, int] = {}
         for line in data["lines"]:
-            quantities[line["order_line"]] = quantities.get(line["order_line"], 0) + line["quantity"]
-        rma = return_request(order=order, quantities=quantities, reason=data["reason"], actor=request.user)
+            quantities[line["order_line"]] = (
+                quantities.get(line["order_line"], 0) + line["quantity"]
+            )
+        rma = return_request(
+            order=order, quantities=quantities, reason=data["reason"], actor=acting_user(request)
+        )
         return Response(s.ReturnOut(rma).data, status=CREATED)
 
 
@@ -398,7 +442,7 @@ class ReturnReceive(APIView):
         found = return_receive(
             rma=get_or_404(ReturnRequest, "return", rma=rma),
             location=get_or_404(Location, "location", code=data["location"]),
-            actor=request.user,
+            actor=acting_user(request),
         )
         return Response(s.ReturnOut(found).data)
 
@@ -412,7 +456,7 @@ class ReturnInspect(APIView):
         found = return_inspect(
             rma=get_or_404(ReturnRequest, "return", rma=rma),
             restock={line["return_line"]: line["restock"] for line in data["lines"]},
-            actor=request.user,
+            actor=acting_user(request),
         )
         return Response(s.ReturnOut(found).data)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from hub.kernel.audit import audit_record
@@ -22,7 +22,7 @@ Status = FulfilmentStatus
 
 
 def transition_fulfilment(
-    *, fulfilment: Fulfilment, target: str, actor: AbstractBaseUser | None, note: str = ""
+    *, fulfilment: Fulfilment, target: str, actor: User | None, note: str = ""
 ) -> Fulfilment:
     current = fulfilment.status
     if target not in FULFILMENT_TRANSITIONS.get(current, frozenset()):
@@ -39,9 +39,7 @@ def transition_fulfilment(
     return fulfilment
 
 
-def _step(
-    *, fulfilment: Fulfilment, target: str, actor: AbstractBaseUser | None, note: str = ""
-) -> Fulfilment:
+def _step(*, fulfilment: Fulfilment, target: str, actor: User | None, note: str = "") -> Fulfilment:
     """Lock order then fulfilment (fixed order), check staff scope, move, resync the order."""
     with transaction.atomic():
         order = locks.lock_order(fulfilment.order_id)
@@ -52,19 +50,19 @@ def _step(
     return fulfilment
 
 
-def fulfilment_start_picking(*, fulfilment: Fulfilment, actor: AbstractBaseUser | None) -> Fulfilment:
+def fulfilment_start_picking(*, fulfilment: Fulfilment, actor: User | None) -> Fulfilment:
     return _step(fulfilment=fulfilment, target=Status.PICKING, actor=actor)
 
 
-def fulfilment_pack(*, fulfilment: Fulfilment, actor: AbstractBaseUser | None) -> Fulfilment:
+def fulfilment_pack(*, fulfilment: Fulfilment, actor: User | None) -> Fulfilment:
     return _step(fulfilment=fulfilment, target=Status.PACKED, actor=actor)
 
 
-def fulfilment_mark_delivered(*, fulfilment: Fulfilment, actor: AbstractBaseUser | None) -> Fulfilment:
+def fulfilment_mark_delivered(*, fulfilment: Fulfilment, actor: User | None) -> Fulfilment:
     return _step(fulfilment=fulfilment, target=Status.DELIVERED, actor=actor)
 
 
-def fulfilment_ready_for_pickup(*, fulfilment: Fulfilment, actor: AbstractBaseUser | None) -> Fulfilment:
+def fulfilment_ready_for_pickup(*, fulfilment: Fulfilment, actor: User | None) -> Fulfilment:
     """Parcel waits at the counter; the customer gets a pick-up code (and its QR)."""
     if fulfilment.order.fulfilment_method != Order.FulfilmentMethod.PICKUP:
         raise InvalidInput("only pick-up orders can be made ready for pickup")
@@ -74,7 +72,7 @@ def fulfilment_ready_for_pickup(*, fulfilment: Fulfilment, actor: AbstractBaseUs
         return _step(fulfilment=fulfilment, target=Status.READY_FOR_PICKUP, actor=actor)
 
 
-def _goods_leave(*, fulfilment: Fulfilment, actor: AbstractBaseUser | None) -> None:
+def _goods_leave(*, fulfilment: Fulfilment, actor: User | None) -> None:
     """Units leave the building: on hand and allocated drop together, lines count them."""
     reference = f"order:{fulfilment.order.number}"
     for line in fulfilment.lines.select_related("order_line"):
@@ -105,7 +103,7 @@ def fulfilment_ship(
     fulfilment: Fulfilment,
     carrier: str,
     tracking_number: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     quantities: dict[int, int] | None = None,
 ) -> Fulfilment:
     """Hand a packed parcel to the carrier.
@@ -129,7 +127,10 @@ def fulfilment_ship(
         fulfilment.tracking_number = tracking_number.strip()
         _goods_leave(fulfilment=fulfilment, actor=actor)
         transition_fulfilment(
-            fulfilment=fulfilment, target=Status.SHIPPED, actor=actor, note=f"{carrier} {tracking_number}"
+            fulfilment=fulfilment,
+            target=Status.SHIPPED,
+            actor=actor,
+            note=f"{carrier} {tracking_number}",
         )
         order_sync_status(order=order, actor=actor)
     return fulfilment
@@ -162,7 +163,7 @@ def _split_off_remainder(*, fulfilment: Fulfilment, quantities: dict[int, int]) 
 
 
 def fulfilment_handover(
-    *, fulfilment: Fulfilment, pickup_code: str, actor: AbstractBaseUser | None
+    *, fulfilment: Fulfilment, pickup_code: str, actor: User | None
 ) -> Fulfilment:
     """The customer shows their code (or QR) at the counter and takes the goods."""
     with transaction.atomic():

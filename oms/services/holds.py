@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -55,13 +55,13 @@ def hold_create(
     sales_channel: SalesChannel,
     quantities: dict[ProductVariant, int],
     kind: str = Hold.Kind.CHECKOUT,
-    owner: AbstractBaseUser | None = None,
+    owner: User | None = None,
     ttl_seconds: int,
     method: str = Order.FulfilmentMethod.SHIP,
     pickup_location: Location | None = None,
     ship_to: ShipTo | None = None,
     reference: str = "",
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
 ) -> Hold:
     """Reserve the units where routing places them, or raise ``OutOfStock``; all or nothing."""
     validate_quantities(quantities)
@@ -105,10 +105,10 @@ def _reserve(
     sales_channel: SalesChannel,
     placements: list[Placement],
     kind: str,
-    owner: AbstractBaseUser | None,
+    owner: User | None,
     ttl_seconds: int,
     reference: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
 ) -> Hold:
     hold = Hold.objects.create(
         token=opaque_token(12),
@@ -156,7 +156,7 @@ def _reserve(
     return hold
 
 
-def _give_back(*, hold: Hold, target: str, actor: AbstractBaseUser | None) -> None:
+def _give_back(*, hold: Hold, target: str, actor: User | None) -> None:
     transition_hold(hold=hold, target=target)
     for line in hold.lines.all():
         stock_move(
@@ -177,7 +177,7 @@ def _give_back(*, hold: Hold, target: str, actor: AbstractBaseUser | None) -> No
     )
 
 
-def hold_release(*, hold: Hold, actor: AbstractBaseUser | None = None) -> Hold:
+def hold_release(*, hold: Hold, actor: User | None = None) -> Hold:
     """Give a hold's units back now (checkout abandoned, buyer changed their mind)."""
     with transaction.atomic():
         if hold.status != HoldStatus.ACTIVE:
@@ -202,7 +202,7 @@ def hold_expire_due(*, variant_ids: Iterable[int] | None = None, limit: int = 50
     return expired
 
 
-def hold_convert(*, hold: Hold, reference: str, actor: AbstractBaseUser | None) -> list[HoldLine]:
+def hold_convert(*, hold: Hold, reference: str, actor: User | None) -> list[HoldLine]:
     """Turn a hold's reservations into allocations (the order was paid)."""
     if hold.status != HoldStatus.ACTIVE:
         raise HoldNotActive(f"hold is {hold.status}, not active", status=hold.status)

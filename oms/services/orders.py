@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from hub.kernel.audit import audit_record
@@ -34,7 +34,14 @@ from oms.routing import ShipTo
 from oms.selectors import variants_by_sku
 from oms.services.holds import hold_convert, hold_create, hold_release, validate_quantities
 from oms.services.stock import StockDelta, stock_move
-from oms.states import CANCELLABLE, FULFILMENT_GONE, ORDER_TRANSITIONS, FulfilmentStatus, HoldStatus, OrderStatus
+from oms.states import (
+    CANCELLABLE,
+    FULFILMENT_GONE,
+    ORDER_TRANSITIONS,
+    FulfilmentStatus,
+    HoldStatus,
+    OrderStatus,
+)
 
 Method = Order.FulfilmentMethod
 
@@ -45,16 +52,14 @@ class OrderLineInput:
     quantity: int
 
 
-def _actor_id(actor: AbstractBaseUser | None) -> int | None:
+def _actor_id(actor: User | None) -> int | None:
     return actor.pk if actor is not None else None
 
 
 # ---- state machine ----------------------------------------------------------------------
 
 
-def transition_order(
-    *, order: Order, target: str, actor: AbstractBaseUser | None, note: str = ""
-) -> Order:
+def transition_order(*, order: Order, target: str, actor: User | None, note: str = "") -> Order:
     """The one place an order's status changes; refuses moves not in ``ORDER_TRANSITIONS``."""
     current = order.status
     if target not in ORDER_TRANSITIONS.get(current, frozenset()):
@@ -80,14 +85,16 @@ def transition_order(
 
 def derived_status(order: Order) -> str | None:
     """The order status its live fulfilments imply, or None before any fulfilment."""
-    statuses = [
-        f.status for f in order.fulfilments.all() if f.status != FulfilmentStatus.CANCELLED
-    ]
+    statuses = [f.status for f in order.fulfilments.all() if f.status != FulfilmentStatus.CANCELLED]
     if not statuses:
         return None
     done = {FulfilmentStatus.DELIVERED, FulfilmentStatus.PICKED_UP}
     if all(s in done for s in statuses):
-        return OrderStatus.PICKED_UP if FulfilmentStatus.PICKED_UP in statuses else OrderStatus.DELIVERED
+        return (
+            OrderStatus.PICKED_UP
+            if FulfilmentStatus.PICKED_UP in statuses
+            else OrderStatus.DELIVERED
+        )
     if all(s in FULFILMENT_GONE for s in statuses):
         return OrderStatus.SHIPPED
     if any(s in FULFILMENT_GONE for s in statuses):
@@ -101,12 +108,16 @@ def derived_status(order: Order) -> str | None:
     return OrderStatus.ALLOCATED
 
 
-def order_sync_status(*, order: Order, actor: AbstractBaseUser | None) -> Order:
+def order_sync_status(*, order: Order, actor: User | None) -> Order:
     """Move the order to the status its fulfilments imply (after a fulfilment step)."""
     target = derived_status(order)
     if target is None or target == order.status:
         return order
-    if order.status in {OrderStatus.DELIVERED, OrderStatus.PICKED_UP, OrderStatus.PARTIALLY_RETURNED}:
+    if order.status in {
+        OrderStatus.DELIVERED,
+        OrderStatus.PICKED_UP,
+        OrderStatus.PARTIALLY_RETURNED,
+    }:
         return order
     return transition_order(order=order, target=target, actor=actor)
 
@@ -148,7 +159,7 @@ def order_create(
     sales_channel: SalesChannel,
     lines: list[OrderLineInput],
     fulfilment_method: str,
-    customer: AbstractBaseUser | None = None,
+    customer: User | None = None,
     customer_email: str = "",
     pickup_location: Location | None = None,
     shipping_address: dict[str, Any] | None = None,
@@ -158,12 +169,14 @@ def order_create(
     hold: Hold | None = None,
     paid: bool = False,
     payment_reference: str = "",
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
 ) -> Order:
     """Create an order and reserve its stock; re-importing an ``external_ref`` returns the
     first order unchanged."""
     if external_ref:
-        existing = Order.objects.filter(sales_channel=sales_channel, external_ref=external_ref).first()
+        existing = Order.objects.filter(
+            sales_channel=sales_channel, external_ref=external_ref
+        ).first()
         if existing is not None:
             return existing
     if fulfilment_method not in Method.values:
@@ -176,9 +189,9 @@ def order_create(
         raise InvalidInput("shipping_amount cannot be negative")
     quantities = resolve_lines(lines)
     prices = dict(
-        ChannelPrice.objects.filter(sales_channel=sales_channel, variant__in=list(quantities)).values_list(
-            "variant_id", "amount"
-        )
+        ChannelPrice.objects.filter(
+            sales_channel=sales_channel, variant__in=list(quantities)
+        ).values_list("variant_id", "amount")
     )
     unit_prices = {v: _price(sales_channel, v, prices) for v in quantities}
     subtotal = sum(unit_prices[v] * q for v, q in quantities.items())
@@ -215,7 +228,12 @@ def order_create(
                 ]
             )
             order.hold = _hold_for(
-                order=order, quantities=quantities, hold=hold, customer=customer, ship_to=ship_to, actor=actor
+                order=order,
+                quantities=quantities,
+                hold=hold,
+                customer=customer,
+                ship_to=ship_to,
+                actor=actor,
             )
             order.save(update_fields=["hold"])
             audit_record(
@@ -251,9 +269,9 @@ def _hold_for(
     order: Order,
     quantities: dict[ProductVariant, int],
     hold: Hold | None,
-    customer: AbstractBaseUser | None,
+    customer: User | None,
     ship_to: ShipTo | None,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
 ) -> Hold:
     """Use the buyer's existing hold (a live drop), or reserve a fresh checkout hold."""
     if hold is None:
@@ -287,13 +305,15 @@ def _hold_for(
 
 
 def order_mark_paid(
-    *, order: Order, payment_reference: str = "", actor: AbstractBaseUser | None = None
+    *, order: Order, payment_reference: str = "", actor: User | None = None
 ) -> Order:
     """Record payment and allocate stock; a paid order whose hold lapsed is re-routed."""
     with transaction.atomic():
         order = locks.lock_order(order.pk)
-        if order.status != OrderStatus.PENDING_PAYMENT and order.payment_reference and (
-            order.payment_reference == payment_reference
+        if (
+            order.status != OrderStatus.PENDING_PAYMENT
+            and order.payment_reference
+            and (order.payment_reference == payment_reference)
         ):
             return order  # payment notifications arrive more than once
         transition_order(order=order, target=OrderStatus.PAID, actor=actor, note=payment_reference)
@@ -316,7 +336,7 @@ def order_mark_paid(
     return order
 
 
-def _allocate(*, order: Order, actor: AbstractBaseUser | None) -> None:
+def _allocate(*, order: Order, actor: User | None) -> None:
     hold = order.hold
     reference = f"order:{order.number}"
     try:
@@ -356,14 +376,17 @@ def _allocate(*, order: Order, actor: AbstractBaseUser | None) -> None:
     for location_id, entries in sorted(by_location.items()):
         fulfilment = Fulfilment.objects.create(order=order, location_id=location_id)
         FulfilmentLine.objects.bulk_create(
-            [FulfilmentLine(fulfilment=fulfilment, order_line=line, quantity=q) for line, q in entries]
+            [
+                FulfilmentLine(fulfilment=fulfilment, order_line=line, quantity=q)
+                for line, q in entries
+            ]
         )
 
 
 # ---- cancel -----------------------------------------------------------------------------
 
 
-def order_cancel(*, order: Order, actor: AbstractBaseUser | None, reason: str = "") -> Order:
+def order_cancel(*, order: Order, actor: User | None, reason: str = "") -> Order:
     """Cancel an order whose goods have not left; its held or allocated units go back."""
     with transaction.atomic():
         order = locks.lock_order(order.pk)
@@ -384,6 +407,8 @@ def order_cancel(*, order: Order, actor: AbstractBaseUser | None, reason: str = 
             )
             allocation.quantity = 0
             allocation.save(update_fields=["quantity"])
-        order.fulfilments.exclude(status__in=FULFILMENT_GONE).update(status=FulfilmentStatus.CANCELLED)
+        order.fulfilments.exclude(status__in=FULFILMENT_GONE).update(
+            status=FulfilmentStatus.CANCELLED
+        )
         transition_order(order=order, target=OrderStatus.CANCELLED, actor=actor, note=reason)
     return order

@@ -3,7 +3,7 @@ returns, inspected there, and restocked into that store's stock."""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Sum
 
@@ -19,7 +19,7 @@ from oms.services.stock import StockDelta, stock_move
 from oms.states import RETURN_TRANSITIONS, RETURNABLE, OrderStatus, ReturnStatus
 
 
-def transition_return(*, rma: ReturnRequest, target: str, actor: AbstractBaseUser | None) -> None:
+def transition_return(*, rma: ReturnRequest, target: str, actor: User | None) -> None:
     current = rma.status
     if target not in RETURN_TRANSITIONS.get(current, frozenset()):
         raise InvalidTransition("return", current, target)
@@ -39,7 +39,7 @@ def return_request(
     order: Order,
     quantities: dict[int, int],
     reason: str = "",
-    actor: AbstractBaseUser | None,
+    actor: User | None,
 ) -> ReturnRequest:
     """Open an RMA for delivered units (order line id -> units)."""
     if order.status not in RETURNABLE:
@@ -62,14 +62,19 @@ def return_request(
             line = lines.get(line_id)
             if line is None:
                 raise InvalidInput(f"order line {line_id} is not part of order {order.number}")
-            returnable = line.quantity_fulfilled - line.quantity_returned - open_units.get(line_id, 0)
+            returnable = (
+                line.quantity_fulfilled - line.quantity_returned - open_units.get(line_id, 0)
+            )
             if not isinstance(quantity, int) or not 0 < quantity <= returnable:
                 raise InvalidInput(
                     f"can return 1-{returnable} of {line.sku}", sku=line.sku, returnable=returnable
                 )
         rma = ReturnRequest.objects.create(rma=human_code(10), order=order, reason=reason)
         ReturnLine.objects.bulk_create(
-            [ReturnLine(return_request=rma, order_line_id=i, quantity=q) for i, q in quantities.items()]
+            [
+                ReturnLine(return_request=rma, order_line_id=i, quantity=q)
+                for i, q in quantities.items()
+            ]
         )
         audit_record(
             kind="return.requested",
@@ -81,9 +86,7 @@ def return_request(
     return rma
 
 
-def return_receive(
-    *, rma: ReturnRequest, location: Location, actor: AbstractBaseUser | None
-) -> ReturnRequest:
+def return_receive(*, rma: ReturnRequest, location: Location, actor: User | None) -> ReturnRequest:
     """The parcel arrived at a store (any store that accepts returns)."""
     if not location.accepts_returns:
         raise InvalidInput(f"{location.code} does not accept returns")
@@ -97,7 +100,7 @@ def return_receive(
 
 
 def return_inspect(
-    *, rma: ReturnRequest, restock: dict[int, bool], actor: AbstractBaseUser | None
+    *, rma: ReturnRequest, restock: dict[int, bool], actor: User | None
 ) -> ReturnRequest:
     """Decide per return line: back to the receiving store's stock, or written off."""
     with transaction.atomic():
@@ -110,13 +113,17 @@ def return_inspect(
         lines = list(rma.lines.select_related("order_line"))
         missing = {line.pk for line in lines} - set(restock)
         if missing:
-            raise InvalidInput(f"say restock true/false for every return line; missing {sorted(missing)}")
+            raise InvalidInput(
+                f"say restock true/false for every return line; missing {sorted(missing)}"
+            )
         for line in lines:
             line.restock = bool(restock[line.pk])
             line.save(update_fields=["restock"])
             order_line = line.order_line
             if line.restock:
-                StockLevel.objects.get_or_create(variant_id=order_line.variant_id, location=location)
+                StockLevel.objects.get_or_create(
+                    variant_id=order_line.variant_id, location=location
+                )
                 stock_move(
                     variant_id=order_line.variant_id,
                     location_id=location.pk,

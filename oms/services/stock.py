@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 
@@ -43,7 +43,7 @@ def stock_move(
     reference: str = "",
     reason: str = "",
     keep_free: int = 0,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
 ) -> bool:
     """Apply ``delta`` if the row stays valid; return False (and write nothing) if not.
 
@@ -108,7 +108,7 @@ def stock_receive(
     quantity: int,
     reason: str = "",
     reference: str = "",
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
 ) -> StockLevel:
     """Goods arrived at a location (purchase delivery, transfer, initial count)."""
     if quantity <= 0:
@@ -133,7 +133,7 @@ def stock_adjust(
     location: Location,
     delta: int,
     reason: str,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
 ) -> StockLevel:
     """Correct on-hand after a count; refused if it would take promised units."""
     if delta == 0:
@@ -158,4 +158,3 @@ def stock_adjust(
                 location=location.code,
             )
         return StockLevel.objects.get(variant=variant, location=location)
-

@@ -9,7 +9,12 @@ from hub.kernel.models import AuditEvent
 def _append(n: int) -> None:
     for i in range(n):
         with transaction.atomic():
-            audit_record(kind="test.event", aggregate_type="test", aggregate_id=i, payload={"i": i, "名": "值"})
+            audit_record(
+                kind="test.event",
+                aggregate_type="test",
+                aggregate_id=i,
+                payload={"i": i, "名": "值"},
+            )
 
 
 @pytest.mark.django_db
@@ -30,7 +35,9 @@ def test_an_edited_payload_is_detected() -> None:
     AuditEvent.objects.filter(seq=2).update(payload={"i": 99})
     report = audit_verify_chain()
     assert not report.intact
-    assert [(b.seq, b.reason) for b in report.breaks] == [(2, "content does not match its hash (edited)")]
+    assert [(b.seq, b.reason) for b in report.breaks] == [
+        (2, "content does not match its hash (edited)")
+    ]
 
 
 @pytest.mark.django_db

@@ -27,7 +27,9 @@ def test_relay_delivers_in_order_and_marks_dispatched(received) -> None:
 
 
 @pytest.mark.django_db
-def test_a_failing_handler_keeps_its_message_for_retry(monkeypatch: pytest.MonkeyPatch, received) -> None:
+def test_a_failing_handler_keeps_its_message_for_retry(
+    monkeypatch: pytest.MonkeyPatch, received
+) -> None:
     def explode(payload: dict) -> None:
         raise RuntimeError("marketplace down")
 

@@ -44,11 +44,17 @@ def test_availability_per_sales_channel(api, web, tee, warehouse, store_jingan, 
     stock(tee, warehouse, 3)
     stock(tee, store_jingan, 2)
     response = api.get("/api/sales-channels/web/availability/", {"sku": ["TEE-RED-M", "NOPE"]})
-    assert response.json() == {"sales_channel": "web", "available": {"TEE-RED-M": 5}, "unknown": ["NOPE"]}
+    assert response.json() == {
+        "sales_channel": "web",
+        "available": {"TEE-RED-M": 5},
+        "unknown": ["NOPE"],
+    }
 
 
 @pytest.mark.django_db
-def test_order_creation_with_an_idempotency_key_happens_once(api, web, tee, warehouse, stock, shopper) -> None:
+def test_order_creation_with_an_idempotency_key_happens_once(
+    api, web, tee, warehouse, stock, shopper
+) -> None:
     stock(tee, warehouse, 5)
     client = _as(api, shopper)
     first = client.post("/api/orders/", _order_body(), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
@@ -61,12 +67,16 @@ def test_order_creation_with_an_idempotency_key_happens_once(api, web, tee, ware
 
 
 @pytest.mark.django_db
-def test_reusing_a_key_for_another_request_is_a_422(api, web, tee, warehouse, stock, shopper) -> None:
+def test_reusing_a_key_for_another_request_is_a_422(
+    api, web, tee, warehouse, stock, shopper
+) -> None:
     stock(tee, warehouse, 5)
     client = _as(api, shopper)
     client.post("/api/orders/", _order_body(), format="json", HTTP_IDEMPOTENCY_KEY="k-2")
     other = client.post(
-        "/api/orders/", _order_body(lines=[{"sku": "TEE-RED-M", "quantity": 2}]), format="json",
+        "/api/orders/",
+        _order_body(lines=[{"sku": "TEE-RED-M", "quantity": 2}]),
+        format="json",
         HTTP_IDEMPOTENCY_KEY="k-2",
     )
     assert other.status_code == 422
@@ -85,10 +95,16 @@ def test_reusing_a_key_for_another_request_is_a_422(api, web, tee, warehouse, st
         (_order_body(fulfilment_method="teleport"), 400, "invalid"),
         (_order_body(shipping_address=None), 400, "invalid"),
         (_order_body(lines=[{"sku": "TEE-RED-M", "quantity": 50}]), 409, "out_of_stock"),
-        (_order_body(fulfilment_method="pickup", pickup_location="kunshan-dc"), 400, "invalid_input"),
+        (
+            _order_body(fulfilment_method="pickup", pickup_location="kunshan-dc"),
+            400,
+            "invalid_input",
+        ),
     ],
 )
-def test_bad_orders_get_a_4xx_with_a_message(api, web, tee, warehouse, stock, shopper, body, status, code) -> None:
+def test_bad_orders_get_a_4xx_with_a_message(
+    api, web, tee, warehouse, stock, shopper, body, status, code
+) -> None:
     stock(tee, warehouse, 5)
     response = _as(api, shopper).post("/api/orders/", body, format="json")
     assert response.status_code == status, response.content
@@ -122,18 +138,27 @@ def test_shoppers_cannot_import_paid_orders(api, web, tee, warehouse, stock, sho
 
 
 @pytest.mark.django_db
-def test_the_inbox_is_scoped_by_role(api, web, tee, warehouse, store_jingan, stock, shopper, other_shopper, jingan_staff, admin_user) -> None:
+def test_the_inbox_is_scoped_by_role(
+    api, web, tee, warehouse, store_jingan, stock, shopper, other_shopper, jingan_staff, admin_user
+) -> None:
     stock(tee, store_jingan, 5)
     created = _as(api, shopper).post("/api/orders/", _order_body(), format="json").json()
     assert _as(APIClient(), other_shopper).get("/api/orders/").json()["count"] == 0
     assert _as(APIClient(), shopper).get("/api/orders/").json()["count"] == 1
-    assert _as(APIClient(), other_shopper).get(f"/api/orders/{created['number']}/").status_code == 403
+    assert (
+        _as(APIClient(), other_shopper).get(f"/api/orders/{created['number']}/").status_code == 403
+    )
     _as(APIClient(), admin_user).post(
-        f"/api/orders/{created['number']}/mark-paid/", {"payment_reference": "till-1"}, format="json"
+        f"/api/orders/{created['number']}/mark-paid/",
+        {"payment_reference": "till-1"},
+        format="json",
     )
     staff_view = _as(APIClient(), jingan_staff).get("/api/orders/").json()
     assert [o["number"] for o in staff_view["results"]] == [created["number"]]
-    assert _as(APIClient(), admin_user).get("/api/orders/", {"status": "allocated"}).json()["count"] == 1
+    assert (
+        _as(APIClient(), admin_user).get("/api/orders/", {"status": "allocated"}).json()["count"]
+        == 1
+    )
 
 
 @pytest.mark.django_db
@@ -150,7 +175,9 @@ def test_fulfilment_flow_over_the_api_with_wrong_store_refused(
     assert staff.post(f"/api/fulfilments/{fulfilment_id}/pick/").status_code == 200
     assert staff.post(f"/api/fulfilments/{fulfilment_id}/pack/").status_code == 200
     shipped = staff.post(
-        f"/api/fulfilments/{fulfilment_id}/ship/", {"carrier": "SF", "tracking_number": "SF9"}, format="json"
+        f"/api/fulfilments/{fulfilment_id}/ship/",
+        {"carrier": "SF", "tracking_number": "SF9"},
+        format="json",
     )
     assert shipped.json()["status"] == "shipped"
     again = staff.post(f"/api/fulfilments/{fulfilment_id}/pack/")
@@ -160,15 +187,20 @@ def test_fulfilment_flow_over_the_api_with_wrong_store_refused(
 
 
 @pytest.mark.django_db
-def test_pickup_qr_is_a_png_for_the_customer(api, web, tee, store_pudong, stock, shopper, admin_user) -> None:
+def test_pickup_qr_is_a_png_for_the_customer(
+    api, web, tee, store_pudong, stock, shopper, admin_user
+) -> None:
     stock(tee, store_pudong, 1)
     client = _as(api, shopper)
     order = client.post(
-        "/api/orders/", _order_body(fulfilment_method="pickup", pickup_location="pudong", shipping_address={}),
+        "/api/orders/",
+        _order_body(fulfilment_method="pickup", pickup_location="pudong", shipping_address={}),
         format="json",
     ).json()
     admin = _as(APIClient(), admin_user)
-    admin.post(f"/api/orders/{order['number']}/mark-paid/", {"payment_reference": "p"}, format="json")
+    admin.post(
+        f"/api/orders/{order['number']}/mark-paid/", {"payment_reference": "p"}, format="json"
+    )
     fulfilment_id = Order.objects.get(number=order["number"]).fulfilments.get().pk
     assert client.get(f"/api/fulfilments/{fulfilment_id}/pickup-qr.png").status_code == 409
     for step in ("pick", "pack", "ready"):
@@ -182,11 +214,17 @@ def test_pickup_qr_is_a_png_for_the_customer(api, web, tee, store_pudong, stock,
 def test_holds_over_the_api(api, web, tee, warehouse, stock, shopper, other_shopper) -> None:
     stock(tee, warehouse, 2)
     client = _as(api, shopper)
-    body = {"sales_channel": "web", "lines": [{"sku": "TEE-RED-M", "quantity": 2}], "ttl_seconds": 120}
+    body = {
+        "sales_channel": "web",
+        "lines": [{"sku": "TEE-RED-M", "quantity": 2}],
+        "ttl_seconds": 120,
+    }
     created = client.post("/api/holds/", body, format="json", HTTP_IDEMPOTENCY_KEY="h-1")
     assert created.status_code == 201
     token = created.json()["token"]
-    assert created.json()["lines"] == [{"sku": "TEE-RED-M", "location": "kunshan-dc", "quantity": 2}]
+    assert created.json()["lines"] == [
+        {"sku": "TEE-RED-M", "location": "kunshan-dc", "quantity": 2}
+    ]
     sold_out = client.post("/api/holds/", body, format="json", HTTP_IDEMPOTENCY_KEY="h-2")
     assert sold_out.status_code == 409
     assert _as(APIClient(), other_shopper).delete(f"/api/holds/{token}/").status_code == 403
@@ -197,14 +235,26 @@ def test_holds_over_the_api(api, web, tee, warehouse, stock, shopper, other_shop
 
 
 @pytest.mark.django_db
-def test_stock_receive_is_scoped_for_staff(api, web, tee, store_jingan, store_pudong, jingan_staff, shopper) -> None:
+def test_stock_receive_is_scoped_for_staff(
+    api, web, tee, store_jingan, store_pudong, jingan_staff, shopper
+) -> None:
     staff = _as(api, jingan_staff)
-    ok = staff.post("/api/stock/receive/", {"sku": "TEE-RED-M", "location": "jingan", "quantity": 4}, format="json")
+    ok = staff.post(
+        "/api/stock/receive/",
+        {"sku": "TEE-RED-M", "location": "jingan", "quantity": 4},
+        format="json",
+    )
     assert ok.status_code == 201 and ok.json()["on_hand"] == 4
-    wrong = staff.post("/api/stock/receive/", {"sku": "TEE-RED-M", "location": "pudong", "quantity": 4}, format="json")
+    wrong = staff.post(
+        "/api/stock/receive/",
+        {"sku": "TEE-RED-M", "location": "pudong", "quantity": 4},
+        format="json",
+    )
     assert wrong.status_code == 403
     denied = _as(APIClient(), shopper).post(
-        "/api/stock/receive/", {"sku": "TEE-RED-M", "location": "jingan", "quantity": 4}, format="json"
+        "/api/stock/receive/",
+        {"sku": "TEE-RED-M", "location": "jingan", "quantity": 4},
+        format="json",
     )
     assert denied.status_code == 403
     assert StockLevel.objects.get(variant=tee, location=store_jingan).on_hand == 4
@@ -212,22 +262,34 @@ def test_stock_receive_is_scoped_for_staff(api, web, tee, store_jingan, store_pu
 
 
 @pytest.mark.django_db
-def test_returns_over_the_api(api, web, tee, warehouse, store_pudong, stock, shopper, admin_user) -> None:
+def test_returns_over_the_api(
+    api, web, tee, warehouse, store_pudong, stock, shopper, admin_user
+) -> None:
     stock(tee, warehouse, 1)
     admin = _as(APIClient(), admin_user)
     order = admin.post("/api/orders/", _order_body(paid=True), format="json").json()
     fid = order["fulfilments"][0]["id"]
     for step in ("pick", "pack"):
         admin.post(f"/api/fulfilments/{fid}/{step}/")
-    admin.post(f"/api/fulfilments/{fid}/ship/", {"carrier": "SF", "tracking_number": "1"}, format="json")
+    admin.post(
+        f"/api/fulfilments/{fid}/ship/", {"carrier": "SF", "tracking_number": "1"}, format="json"
+    )
     line_id = order["lines"][0]["id"]
-    rma = admin.post("/api/returns/", {"order": order["number"], "lines": [{"order_line": line_id, "quantity": 1}]}, format="json")
+    rma = admin.post(
+        "/api/returns/",
+        {"order": order["number"], "lines": [{"order_line": line_id, "quantity": 1}]},
+        format="json",
+    )
     assert rma.status_code == 201
     code = rma.json()["rma"]
     received = admin.post(f"/api/returns/{code}/receive/", {"location": "pudong"}, format="json")
     assert received.json()["status"] == "received"
     return_line = received.json()["lines"][0]["id"]
-    done = admin.post(f"/api/returns/{code}/inspect/", {"lines": [{"return_line": return_line, "restock": True}]}, format="json")
+    done = admin.post(
+        f"/api/returns/{code}/inspect/",
+        {"lines": [{"return_line": return_line, "restock": True}]},
+        format="json",
+    )
     assert done.json()["status"] == "completed"
     assert StockLevel.objects.get(variant=tee, location=store_pudong).on_hand == 1
 

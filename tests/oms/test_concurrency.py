@@ -92,13 +92,18 @@ def test_threads_racing_for_the_last_units_never_oversell(web, tee, warehouse, s
     _assert_books_balance(tee, [warehouse])
 
 
-def test_processes_racing_across_locations_never_oversell(web, tee, warehouse, store_jingan, stock) -> None:
+def test_processes_racing_across_locations_never_oversell(
+    web, tee, warehouse, store_jingan, stock
+) -> None:
     stock(tee, warehouse, 4)
     stock(tee, store_jingan, 3)
     connections.close_all()
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    workers = [context.Process(target=_process_main, args=(web.pk, tee.pk, queue)) for _ in range(PROCESSES)]
+    workers = [
+        context.Process(target=_process_main, args=(web.pk, tee.pk, queue))
+        for _ in range(PROCESSES)
+    ]
     for worker in workers:
         worker.start()
     results = [queue.get(timeout=180) for _ in range(PROCESSES * THREADS_PER_PROCESS)]
@@ -111,7 +116,9 @@ def test_processes_racing_across_locations_never_oversell(web, tee, warehouse, s
     _assert_books_balance(tee, [warehouse, store_jingan])
 
 
-def test_a_marketplace_order_imported_by_many_workers_at_once_exists_once(web, tee, warehouse, stock) -> None:
+def test_a_marketplace_order_imported_by_many_workers_at_once_exists_once(
+    web, tee, warehouse, stock
+) -> None:
     stock(tee, warehouse, 10)
 
     def import_order() -> str:
@@ -136,7 +143,9 @@ def test_a_marketplace_order_imported_by_many_workers_at_once_exists_once(web, t
     _assert_books_balance(tee, [warehouse])
 
 
-def test_one_idempotency_key_sent_by_many_clients_creates_one_order(web, tee, warehouse, stock, shopper) -> None:
+def test_one_idempotency_key_sent_by_many_clients_creates_one_order(
+    web, tee, warehouse, stock, shopper
+) -> None:
     from rest_framework.test import APIClient
 
     stock(tee, warehouse, 10)
@@ -151,7 +160,9 @@ def test_one_idempotency_key_sent_by_many_clients_creates_one_order(web, tee, wa
         client = APIClient()
         client.force_authenticate(shopper)
         try:
-            response = client.post("/api/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="same-key")
+            response = client.post(
+                "/api/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="same-key"
+            )
             return f"{response.status_code}:{response.json().get('number')}"
         finally:
             connections.close_all()

@@ -40,7 +40,9 @@ def test_pick_pack_ship_deliver(web, tee, store_jingan, stock, jingan_staff) -> 
     fulfilment_pack(fulfilment=fulfilment, actor=jingan_staff)
     order.refresh_from_db()
     assert order.status == "packed"
-    fulfilment_ship(fulfilment=fulfilment, carrier="SF Express", tracking_number="SF123", actor=jingan_staff)
+    fulfilment_ship(
+        fulfilment=fulfilment, carrier="SF Express", tracking_number="SF123", actor=jingan_staff
+    )
     order.refresh_from_db()
     assert order.status == "shipped"
     assert _level(tee, store_jingan) == (2, 0, 0)
@@ -65,7 +67,9 @@ def test_shipping_before_packing_is_refused(web, tee, store_jingan, stock) -> No
     stock(tee, store_jingan, 1)
     order = _paid(web, [OrderLineInput("TEE-RED-M", 1)])
     with pytest.raises(InvalidTransition, match="'pending' to 'shipped'"):
-        fulfilment_ship(fulfilment=order.fulfilments.get(), carrier="SF", tracking_number="1", actor=None)
+        fulfilment_ship(
+            fulfilment=order.fulfilments.get(), carrier="SF", tracking_number="1", actor=None
+        )
     assert _level(tee, store_jingan) == (1, 1, 0)
 
 
@@ -81,7 +85,11 @@ def test_partial_shipment_leaves_the_rest_allocated_in_a_new_fulfilment(
     fulfilment_pack(fulfilment=fulfilment, actor=None)
     tee_line = order.lines.get(sku="TEE-RED-M")
     fulfilment_ship(
-        fulfilment=fulfilment, carrier="SF", tracking_number="SF1", actor=None, quantities={tee_line.pk: 2}
+        fulfilment=fulfilment,
+        carrier="SF",
+        tracking_number="SF1",
+        actor=None,
+        quantities={tee_line.pk: 2},
     )
     order.refresh_from_db()
     assert order.status == "partially_shipped"
@@ -89,7 +97,8 @@ def test_partial_shipment_leaves_the_rest_allocated_in_a_new_fulfilment(
     assert _level(mug, store_jingan) == (3, 1, 0)
     rest = order.fulfilments.exclude(pk=fulfilment.pk).get()
     assert sorted((line.order_line.sku, line.quantity) for line in rest.lines.all()) == [
-        ("MUG-WHITE", 1), ("TEE-RED-M", 1)
+        ("MUG-WHITE", 1),
+        ("TEE-RED-M", 1),
     ]
     fulfilment_start_picking(fulfilment=rest, actor=None)
     fulfilment_pack(fulfilment=rest, actor=None)
@@ -102,7 +111,12 @@ def test_partial_shipment_leaves_the_rest_allocated_in_a_new_fulfilment(
 @pytest.mark.django_db
 def test_pickup_in_store_with_code(web, tee, store_pudong, stock, pudong_staff) -> None:
     stock(tee, store_pudong, 2)
-    order = _paid(web, [OrderLineInput("TEE-RED-M", 1)], fulfilment_method="pickup", pickup_location=store_pudong)
+    order = _paid(
+        web,
+        [OrderLineInput("TEE-RED-M", 1)],
+        fulfilment_method="pickup",
+        pickup_location=store_pudong,
+    )
     fulfilment = order.fulfilments.get()
     fulfilment_start_picking(fulfilment=fulfilment, actor=pudong_staff)
     fulfilment_pack(fulfilment=fulfilment, actor=pudong_staff)
@@ -113,7 +127,9 @@ def test_pickup_in_store_with_code(web, tee, store_pudong, stock, pudong_staff) 
     with pytest.raises(WrongPickupCode):
         fulfilment_handover(fulfilment=fulfilment, pickup_code="WRONG123", actor=pudong_staff)
     assert _level(tee, store_pudong) == (2, 1, 0)
-    fulfilment_handover(fulfilment=fulfilment, pickup_code=fulfilment.pickup_code.lower(), actor=pudong_staff)
+    fulfilment_handover(
+        fulfilment=fulfilment, pickup_code=fulfilment.pickup_code.lower(), actor=pudong_staff
+    )
     order.refresh_from_db()
     assert order.status == "picked_up"
     assert _level(tee, store_pudong) == (1, 0, 0)
@@ -122,6 +138,13 @@ def test_pickup_in_store_with_code(web, tee, store_pudong, stock, pudong_staff) 
 @pytest.mark.django_db
 def test_a_pickup_order_cannot_be_shipped(web, tee, store_pudong, stock) -> None:
     stock(tee, store_pudong, 1)
-    order = _paid(web, [OrderLineInput("TEE-RED-M", 1)], fulfilment_method="pickup", pickup_location=store_pudong)
+    order = _paid(
+        web,
+        [OrderLineInput("TEE-RED-M", 1)],
+        fulfilment_method="pickup",
+        pickup_location=store_pudong,
+    )
     with pytest.raises(InvalidInput):
-        fulfilment_ship(fulfilment=order.fulfilments.get(), carrier="SF", tracking_number="1", actor=None)
+        fulfilment_ship(
+            fulfilment=order.fulfilments.get(), carrier="SF", tracking_number="1", actor=None
+        )

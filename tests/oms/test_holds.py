@@ -24,7 +24,9 @@ def test_a_hold_reserves_units_and_lowers_availability(web, tee, warehouse, stoc
 
 
 @pytest.mark.django_db
-def test_a_hold_beyond_availability_is_refused_and_writes_nothing(web, tee, warehouse, stock) -> None:
+def test_a_hold_beyond_availability_is_refused_and_writes_nothing(
+    web, tee, warehouse, stock
+) -> None:
     stock(tee, warehouse, 1)
     with pytest.raises(OutOfStock, match="only 1 of TEE-RED-M available, 2 requested"):
         hold_create(sales_channel=web, quantities={tee: 2}, ttl_seconds=60)

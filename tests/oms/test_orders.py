@@ -9,7 +9,13 @@ from hub.kernel.models import AuditEvent
 from oms.errors import InvalidInput, OutOfStock, UnknownSku
 from oms.models import ChannelPrice, Hold, Order, StockLevel
 from oms.services.holds import hold_create
-from oms.services.orders import OrderLineInput, order_cancel, order_create, order_mark_paid, transition_order
+from oms.services.orders import (
+    OrderLineInput,
+    order_cancel,
+    order_create,
+    order_mark_paid,
+    transition_order,
+)
 
 ADDRESS = {"name": "Li Lei", "line1": "1 Nanjing Rd", "city": "Shanghai"}
 
@@ -26,12 +32,22 @@ def _order(web, *, lines, **kwargs) -> Order:
 
 
 @pytest.mark.django_db
-def test_an_order_reserves_its_stock_and_prices_its_lines(web, tee, mug, warehouse, stock, shopper) -> None:
+def test_an_order_reserves_its_stock_and_prices_its_lines(
+    web, tee, mug, warehouse, stock, shopper
+) -> None:
     stock(tee, warehouse, 5)
     stock(mug, warehouse, 5)
-    order = _order(web, lines=[OrderLineInput("TEE-RED-M", 2), OrderLineInput("MUG-WHITE", 1)], customer=shopper)
+    order = _order(
+        web,
+        lines=[OrderLineInput("TEE-RED-M", 2), OrderLineInput("MUG-WHITE", 1)],
+        customer=shopper,
+    )
     assert order.status == "pending_payment"
-    assert (order.subtotal_amount, order.total_amount, order.currency) == (2 * 12900 + 4500, 30300, "CNY")
+    assert (order.subtotal_amount, order.total_amount, order.currency) == (
+        2 * 12900 + 4500,
+        30300,
+        "CNY",
+    )
     assert _level(tee, warehouse) == (5, 0, 2)
     assert order.hold is not None and order.hold.kind == "checkout"
 
@@ -60,7 +76,9 @@ def test_bad_orders_are_refused_and_nothing_is_written(web, tee, warehouse, stoc
     with pytest.raises(InvalidInput):
         _order(web, lines=[OrderLineInput("TEE-RED-M", -1)])
     with pytest.raises(InvalidInput, match="shipping_address"):
-        order_create(sales_channel=web, lines=[OrderLineInput("TEE-RED-M", 1)], fulfilment_method="ship")
+        order_create(
+            sales_channel=web, lines=[OrderLineInput("TEE-RED-M", 1)], fulfilment_method="ship"
+        )
     with pytest.raises(OutOfStock):
         _order(web, lines=[OrderLineInput("TEE-RED-M", 2)])
     assert Order.objects.count() == 0
@@ -80,7 +98,9 @@ def test_reimporting_an_external_order_is_a_no_op(web, tee, warehouse, stock) ->
 
 
 @pytest.mark.django_db
-def test_payment_converts_the_hold_into_an_allocation_and_a_fulfilment(web, tee, warehouse, stock) -> None:
+def test_payment_converts_the_hold_into_an_allocation_and_a_fulfilment(
+    web, tee, warehouse, stock
+) -> None:
     stock(tee, warehouse, 5)
     order = _order(web, lines=[OrderLineInput("TEE-RED-M", 2)])
     order = order_mark_paid(order=order, payment_reference="PAY-1")
@@ -98,7 +118,9 @@ def test_payment_converts_the_hold_into_an_allocation_and_a_fulfilment(web, tee,
 
 
 @pytest.mark.django_db
-def test_a_paid_order_whose_hold_lapsed_is_rerouted(web, tee, warehouse, store_jingan, stock) -> None:
+def test_a_paid_order_whose_hold_lapsed_is_rerouted(
+    web, tee, warehouse, store_jingan, stock
+) -> None:
     stock(tee, warehouse, 1)
     order = _order(web, lines=[OrderLineInput("TEE-RED-M", 1)])
     Hold.objects.filter(pk=order.hold_id).update(expires_at=timezone.now() - timedelta(seconds=1))
@@ -115,13 +137,18 @@ def test_a_paid_order_without_stock_stays_paid_for_staff(web, tee, warehouse, st
     hold_create(sales_channel=web, quantities={tee: 1}, ttl_seconds=60)  # someone else took it
     order = order_mark_paid(order=order, payment_reference="PAY-3")
     assert order.status == "paid"
-    assert AuditEvent.objects.filter(kind="order.allocation_failed", aggregate_id=order.number).count() == 1
+    assert (
+        AuditEvent.objects.filter(kind="order.allocation_failed", aggregate_id=order.number).count()
+        == 1
+    )
 
 
 @pytest.mark.django_db
 def test_an_order_can_use_a_live_drop_hold(web, tee, warehouse, stock, shopper) -> None:
     stock(tee, warehouse, 3)
-    hold = hold_create(sales_channel=web, quantities={tee: 1}, kind="live_drop", owner=shopper, ttl_seconds=120)
+    hold = hold_create(
+        sales_channel=web, quantities={tee: 1}, kind="live_drop", owner=shopper, ttl_seconds=120
+    )
     order = _order(web, lines=[OrderLineInput("TEE-RED-M", 1)], hold=hold, customer=shopper)
     assert order.hold_id == hold.pk
     assert _level(tee, warehouse) == (3, 0, 1)
@@ -149,7 +176,9 @@ def test_cancel_releases_held_and_allocated_units(web, tee, mug, warehouse, stoc
 def test_illegal_transitions_name_both_states(web, tee, warehouse, stock) -> None:
     stock(tee, warehouse, 1)
     order = _order(web, lines=[OrderLineInput("TEE-RED-M", 1)])
-    with pytest.raises(InvalidTransition, match="order cannot move from 'pending_payment' to 'shipped'"):
+    with pytest.raises(
+        InvalidTransition, match="order cannot move from 'pending_payment' to 'shipped'"
+    ):
         transition_order(order=order, target="shipped", actor=None)
     order.refresh_from_db()
     assert order.status == "pending_payment"
@@ -161,6 +190,13 @@ def test_every_change_lands_in_an_intact_audit_chain(web, tee, warehouse, stock)
     order = _order(web, lines=[OrderLineInput("TEE-RED-M", 1)], paid=True)
     order_cancel(order=order, actor=None)
     kinds = list(AuditEvent.objects.values_list("kind", flat=True))
-    for expected in ("stock.receive", "stock.reserve", "hold.created", "order.created", "stock.allocate", "stock.deallocate"):
+    for expected in (
+        "stock.receive",
+        "stock.reserve",
+        "hold.created",
+        "order.created",
+        "stock.allocate",
+        "stock.deallocate",
+    ):
         assert expected in kinds
     assert audit_verify_chain().intact

@@ -9,7 +9,11 @@ from oms.services.returns import return_inspect, return_receive, return_request
 
 def _shipped(web, lines):
     order = order_create(
-        sales_channel=web, lines=lines, fulfilment_method="ship", shipping_address={"city": "SH"}, paid=True
+        sales_channel=web,
+        lines=lines,
+        fulfilment_method="ship",
+        shipping_address={"city": "SH"},
+        paid=True,
     )
     for fulfilment in order.fulfilments.all():
         fulfilment_start_picking(fulfilment=fulfilment, actor=None)
@@ -20,7 +24,9 @@ def _shipped(web, lines):
 
 
 @pytest.mark.django_db
-def test_return_at_any_store_restocks_that_store(web, tee, warehouse, store_pudong, stock, pudong_staff) -> None:
+def test_return_at_any_store_restocks_that_store(
+    web, tee, warehouse, store_pudong, stock, pudong_staff
+) -> None:
     stock(tee, warehouse, 2)
     order = _shipped(web, [OrderLineInput("TEE-RED-M", 2)])
     line = order.lines.get()
@@ -68,7 +74,9 @@ def test_returns_only_at_stores_that_take_them(web, tee, warehouse, stock) -> No
 
 
 @pytest.mark.django_db
-def test_staff_receive_returns_only_at_their_store(web, tee, warehouse, store_pudong, stock, jingan_staff) -> None:
+def test_staff_receive_returns_only_at_their_store(
+    web, tee, warehouse, store_pudong, stock, jingan_staff
+) -> None:
     stock(tee, warehouse, 1)
     order = _shipped(web, [OrderLineInput("TEE-RED-M", 1)])
     rma = return_request(order=order, quantities={order.lines.get().pk: 1}, actor=None)
@@ -82,7 +90,9 @@ def test_staff_receive_returns_only_at_their_store(web, tee, warehouse, store_pu
 def test_an_unshipped_order_cannot_be_returned(web, tee, warehouse, stock) -> None:
     stock(tee, warehouse, 1)
     order = order_create(
-        sales_channel=web, lines=[OrderLineInput("TEE-RED-M", 1)], fulfilment_method="ship",
+        sales_channel=web,
+        lines=[OrderLineInput("TEE-RED-M", 1)],
+        fulfilment_method="ship",
         shipping_address={"city": "SH"},
     )
     with pytest.raises(InvalidInput, match="pending_payment cannot be returned"):

@@ -19,4 +19,6 @@ class Command(BaseCommand):
             return
         for chain_break in report.breaks[:20]:
             self.stderr.write(f"entry {chain_break.seq}: {chain_break.reason}")
-        raise CommandError(f"audit chain broken: {len(report.breaks)} problem(s) in {report.checked} entries")
+        raise CommandError(
+            f"audit chain broken: {len(report.breaks)} problem(s) in {report.checked} entries"
+        )
