@@ -80,6 +80,11 @@ class ShipIn(serializers.Serializer):
     #: order line id -> units, to ship part of the parcel
     quantities = serializers.DictField(child=serializers.IntegerField(min_value=0), required=False)
 
+    def validate_quantities(self, value: dict[str, int]) -> dict[int, int]:
+        if not all(str(key).isdigit() for key in value):
+            raise serializers.ValidationError("keys must be order line ids")
+        return {int(key): units for key, units in value.items()}
+
 
 class HandoverIn(serializers.Serializer):
     pickup_code = serializers.CharField(max_length=16)

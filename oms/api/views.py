@@ -261,8 +261,11 @@ class OrderListCreate(generics.ListAPIView):
     @extend_schema(request=s.OrderIn, responses={201: s.OrderOut})
     def post(self, request: Request) -> Response:
         data = _valid(s.OrderIn, request)
-        if (data["paid"] or data.get("external_ref")) and not _is_staff(request):
+        imported = bool(data["paid"] or data.get("external_ref"))
+        if imported and not _is_staff(request):
             raise PermissionDenied("only staff may import paid or external orders")
+        # Staff importing a marketplace or till order act for a customer, not as one.
+        customer = None if imported else acting_user(request)
 
         def work() -> tuple[int, dict[str, Any]]:
             hold_token = data.get("hold")
@@ -270,7 +273,7 @@ class OrderListCreate(generics.ListAPIView):
                 sales_channel=get_or_404(SalesChannel, "sales channel", code=data["sales_channel"]),
                 lines=[OrderLineInput(**line) for line in data["lines"]],
                 fulfilment_method=data["fulfilment_method"],
-                customer=acting_user(request),
+                customer=customer,
                 customer_email=data["customer_email"] or getattr(request.user, "email", ""),
                 pickup_location=_location(data.get("pickup_location")),
                 shipping_address=data.get("shipping_address"),
@@ -356,14 +359,12 @@ class FulfilmentStep(APIView):
             fulfilment_services.fulfilment_pack(fulfilment=fulfilment, actor=actor)
         elif step == "ship":
             data = _valid(s.ShipIn, request)
-            quantities = {
-                int(k): v for k, v in data.get("quantities", {}).items() if str(k).isdigit()
-            }
+            quantities = data.get("quantities") or None
             fulfilment_services.fulfilment_ship(
                 fulfilment=fulfilment,
                 carrier=data["carrier"],
                 tracking_number=data["tracking_number"],
-                quantities=quantities or None,
+                quantities=quantities,
                 actor=actor,
             )
         elif step == "deliver":

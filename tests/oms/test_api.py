@@ -309,3 +309,37 @@ def test_audit_verify_endpoint_for_admins(api, admin_user, shopper, tee, warehou
     assert _as(api, shopper).get("/api/audit/verify/").status_code == 403
     body = _as(APIClient(), admin_user).get("/api/audit/verify/").json()
     assert body["intact"] is True and body["checked"] >= 1
+
+
+@pytest.mark.django_db
+def test_partial_shipment_over_the_api_validates_line_ids(
+    api, web, tee, warehouse, stock, admin_user
+) -> None:
+    stock(tee, warehouse, 3)
+    admin = _as(api, admin_user)
+    order = admin.post(
+        "/api/orders/",
+        _order_body(paid=True, lines=[{"sku": "TEE-RED-M", "quantity": 3}]),
+        format="json",
+    ).json()
+    fid = order["fulfilments"][0]["id"]
+    for step in ("pick", "pack"):
+        admin.post(f"/api/fulfilments/{fid}/{step}/")
+    bad = admin.post(
+        f"/api/fulfilments/{fid}/ship/",
+        {"carrier": "SF", "tracking_number": "1", "quantities": {"abc": 1}},
+        format="json",
+    )
+    assert bad.status_code == 400
+    assert bad.json()["error"]["details"]["fields"] == {
+        "quantities": ["keys must be order line ids"]
+    }
+    line_id = order["lines"][0]["id"]
+    shipped = admin.post(
+        f"/api/fulfilments/{fid}/ship/",
+        {"carrier": "SF", "tracking_number": "1", "quantities": {str(line_id): 1}},
+        format="json",
+    ).json()
+    assert shipped["status"] == "partially_shipped"
+    assert shipped["lines"][0]["quantity_fulfilled"] == 1
+    assert Order.objects.get(number=order["number"]).customer is None
