@@ -20,9 +20,8 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
-COPY README.md manage.py ./
-COPY hub/ hub/
-COPY oms/ oms/
+# Everything else (.dockerignore keeps .venv, .data and .git out).
+COPY . .
 # Editable, so templates, migrations and static files are read from /app like in development.
 RUN pip install --no-deps -e . \
     && python manage.py collectstatic --noinput -v0 \
