@@ -97,7 +97,8 @@ else:
                 "timeout": 30,
             },
             # Tests use a file too: threads and processes must share one real database.
-            "TEST": {"NAME": str(DATA_DIR / "test-livehub.sqlite3")},
+            # One file per test run, so two runs on one machine never collide.
+            "TEST": {"NAME": str(DATA_DIR / f"test-livehub-{os.getpid()}.sqlite3")},
         }
     }
 DATABASE_VENDOR = DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
