@@ -149,3 +149,14 @@ def test_log_lines_are_json_with_the_bound_request_id() -> None:
     assert entry["logger"] == "oms.orders"
     assert entry["request_id"] == "req-42"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", entry["timestamp"])
+
+
+@pytest.mark.django_db
+def test_uploaded_media_is_served_in_embedded_mode(client, settings, tmp_path) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    (tmp_path / "products").mkdir()
+    (tmp_path / "products" / "x.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    response = client.get("/media/products/x.png")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"\x89PNG\r\n\x1a\n"
+    assert client.get("/media/../settings.py").status_code == 400  # path traversal refused
