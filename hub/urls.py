@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.urls import include, path, re_path
 from django.views.generic import TemplateView
 from django.views.static import serve
@@ -23,7 +24,7 @@ urlpatterns = [
 if settings.MEDIA_URL == "/media/":
     # Embedded mode keeps uploads on local disk; at scale MEDIA_URL points at a CDN or
     # object store and this route is not mounted.
-    def serve_media(request: HttpRequest, path: str) -> HttpResponse:
-        return serve(request, path, document_root=settings.MEDIA_ROOT)
+    def serve_media(request: HttpRequest, path: str) -> HttpResponseBase:
+        return serve(request, path, document_root=str(settings.MEDIA_ROOT))
 
     urlpatterns.append(re_path(r"^media/(?P<path>.*)$", serve_media))
