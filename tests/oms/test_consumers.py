@@ -1,6 +1,8 @@
 import pytest
+import pytest_asyncio
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 
 from hub.asgi import application
 from hub.kernel.outbox import outbox_relay
@@ -8,6 +10,14 @@ from oms.consumers import CLOSE_FORBIDDEN, InboxConsumer
 from oms.services.stock import stock_receive
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def close_worker_thread_connections():
+    """sync_to_async runs ORM calls in a worker thread; close its connection afterwards
+    so the test database can be dropped."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 async def test_staff_see_committed_stock_changes_live(jingan_staff, tee, store_jingan) -> None:
