@@ -10,7 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
 
 app = Celery("livehub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(lambda: ["hub.kernel", "oms"])
+app.autodiscover_tasks()  # every INSTALLED_APPS package with a tasks.py
 
 app.conf.beat_schedule = {
     "outbox-relay": {"task": "kernel.outbox_relay", "schedule": 10.0},

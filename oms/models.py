@@ -269,6 +269,8 @@ class Order(models.Model):
     currency = models.CharField(max_length=3)
     subtotal_amount = models.PositiveBigIntegerField()
     shipping_amount = models.PositiveBigIntegerField(default=0)
+    #: coupons, points and promotions, already subtracted from the total
+    discount_amount = models.PositiveBigIntegerField(default=0)
     total_amount = models.PositiveBigIntegerField()
     fulfilment_method = models.CharField(max_length=16, choices=FulfilmentMethod.choices)
     pickup_location = models.ForeignKey(

@@ -260,6 +260,7 @@ class OrderOut(serializers.ModelSerializer):
             "currency",
             "subtotal_amount",
             "shipping_amount",
+            "discount_amount",
             "total_amount",
             "fulfilment_method",
             "pickup_location",

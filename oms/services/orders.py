@@ -165,6 +165,8 @@ def order_create(
     shipping_address: dict[str, Any] | None = None,
     ship_to: ShipTo | None = None,
     shipping_amount: int = 0,
+    discount_amount: int = 0,
+    unit_price_overrides: dict[str, int] | None = None,
     external_ref: str | None = None,
     hold: Hold | None = None,
     paid: bool = False,
@@ -172,7 +174,12 @@ def order_create(
     actor: User | None = None,
 ) -> Order:
     """Create an order and reserve its stock; re-importing an ``external_ref`` returns the
-    first order unchanged."""
+    first order unchanged.
+
+    ``unit_price_overrides`` (SKU -> minor units) and ``discount_amount`` are for trusted
+    callers that priced the order themselves (a live drop's price, the checkout pricing
+    engine with coupons and points, a marketplace's own totals); the API never passes them.
+    """
     if external_ref:
         existing = Order.objects.filter(
             sales_channel=sales_channel, external_ref=external_ref
@@ -193,8 +200,16 @@ def order_create(
             sales_channel=sales_channel, variant__in=list(quantities)
         ).values_list("variant_id", "amount")
     )
-    unit_prices = {v: _price(sales_channel, v, prices) for v in quantities}
+    overrides = unit_price_overrides or {}
+    if any(not isinstance(a, int) or a < 0 for a in overrides.values()):
+        raise InvalidInput("price overrides must be non-negative integers of minor units")
+    unit_prices = {
+        v: overrides[v.sku] if v.sku in overrides else _price(sales_channel, v, prices)
+        for v in quantities
+    }
     subtotal = sum(unit_prices[v] * q for v, q in quantities.items())
+    if not 0 <= discount_amount <= subtotal + shipping_amount:
+        raise InvalidInput("discount_amount must be between 0 and the order total")
 
     try:
         with transaction.atomic():
@@ -207,7 +222,8 @@ def order_create(
                 currency=sales_channel.currency,
                 subtotal_amount=subtotal,
                 shipping_amount=shipping_amount,
-                total_amount=subtotal + shipping_amount,
+                discount_amount=discount_amount,
+                total_amount=subtotal + shipping_amount - discount_amount,
                 fulfilment_method=fulfilment_method,
                 pickup_location=pickup_location,
                 shipping_address=shipping_address or {},

@@ -200,3 +200,23 @@ def test_every_change_lands_in_an_intact_audit_chain(web, tee, warehouse, stock)
     ):
         assert expected in kinds
     assert audit_verify_chain().intact
+
+
+@pytest.mark.django_db
+def test_trusted_callers_can_price_the_order_themselves(web, tee, warehouse, stock) -> None:
+    stock(tee, warehouse, 2)
+    order = _order(
+        web,
+        lines=[OrderLineInput("TEE-RED-M", 2)],
+        unit_price_overrides={"TEE-RED-M": 9900},
+        shipping_amount=1000,
+        discount_amount=500,
+    )
+    assert (order.subtotal_amount, order.shipping_amount, order.discount_amount) == (
+        19800,
+        1000,
+        500,
+    )
+    assert order.total_amount == 20300
+    with pytest.raises(InvalidInput, match="discount_amount"):
+        _order(web, lines=[OrderLineInput("TEE-RED-M", 1)], discount_amount=10**9)
