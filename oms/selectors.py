@@ -19,6 +19,7 @@ from oms.models import (
     SalesChannel,
     StaffMembership,
     StockLevel,
+    StockMovement,
 )
 from oms.states import FulfilmentStatus, HoldStatus
 
@@ -90,6 +91,34 @@ def staff_location_ids(user: User) -> set[int] | None:
     return set(memberships.values_list("location_id", flat=True))
 
 
+def stock_levels_visible(
+    *, user: User, sku: str | None = None, location: str | None = None
+) -> QuerySet[StockLevel]:
+    """Stock rows at the locations a user works in, optionally for one SKU or location."""
+    levels = StockLevel.objects.select_related("variant", "location").order_by(
+        "variant_id", "location_id"
+    )
+    scope = staff_location_ids(user)
+    if scope is not None:
+        levels = levels.filter(location_id__in=scope)
+    if sku:
+        levels = levels.filter(variant__sku=sku)
+    if location:
+        levels = levels.filter(location__code=location)
+    return levels
+
+
+def stock_movements_visible(*, user: User, sku: str | None = None) -> QuerySet[StockMovement]:
+    """The ledger at the locations a user works in, newest first."""
+    moves = StockMovement.objects.select_related("variant", "location").order_by("-id")
+    scope = staff_location_ids(user)
+    if scope is not None:
+        moves = moves.filter(location_id__in=scope)
+    if sku:
+        moves = moves.filter(variant__sku=sku)
+    return moves
+
+
 def order_inbox(
     *, user: User, status: str | None = None, channel: str | None = None
 ) -> QuerySet[Order]:
@@ -139,8 +168,6 @@ def pick_list(*, location: Location) -> list[PickListRow]:
 
 def ledger_totals(*, variant_id: int, location_id: int) -> dict[str, int]:
     """Sum of the ledger for one stock row; equals the row when the books balance."""
-    from oms.models import StockMovement
-
     sums = StockMovement.objects.filter(variant_id=variant_id, location_id=location_id).aggregate(
         on_hand=Sum("on_hand_delta"),
         allocated=Sum("allocated_delta"),

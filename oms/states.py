@@ -109,7 +109,3 @@ RETURN_TRANSITIONS: dict[str, frozenset[str]] = {
     ReturnStatus.COMPLETED: frozenset(),
     ReturnStatus.CANCELLED: frozenset(),
 }
-
-
-def can_transition(table: dict[str, frozenset[str]], current: str, target: str) -> bool:
-    return target in table.get(current, frozenset())

@@ -20,6 +20,17 @@ from django.utils import timezone
 from hub.kernel.models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
+#: The columns an entry's hash covers (everything but the hash itself).
+HASHED_FIELDS = (
+    "seq",
+    "prev_hash",
+    "kind",
+    "aggregate_type",
+    "aggregate_id",
+    "actor_id",
+    "payload",
+    "created_at",
+)
 
 
 def _canonical(data: dict[str, Any]) -> bytes:
@@ -66,27 +77,18 @@ def audit_record(
     created_at = timezone.now()
     # Round-trip through JSON so the hashed payload equals what the database returns.
     payload = json.loads(_canonical(payload))
-    digest = compute_hash(
-        seq=seq,
-        prev_hash=head.last_hash,
-        kind=kind,
-        aggregate_type=aggregate_type,
-        aggregate_id=str(aggregate_id),
-        actor_id=actor_id,
-        payload=payload,
-        created_at=created_at,
-    )
-    event = AuditEvent.objects.create(
-        seq=seq,
-        prev_hash=head.last_hash,
-        hash=digest,
-        kind=kind,
-        aggregate_type=aggregate_type,
-        aggregate_id=str(aggregate_id),
-        actor_id=actor_id,
-        payload=payload,
-        created_at=created_at,
-    )
+    fields: dict[str, Any] = {
+        "seq": seq,
+        "prev_hash": head.last_hash,
+        "kind": kind,
+        "aggregate_type": aggregate_type,
+        "aggregate_id": str(aggregate_id),
+        "actor_id": actor_id,
+        "payload": payload,
+        "created_at": created_at,
+    }
+    digest = compute_hash(**fields)
+    event = AuditEvent.objects.create(hash=digest, **fields)
     AuditChainHead.objects.filter(pk=1).update(last_seq=seq, last_hash=digest)
     return event
 
@@ -120,16 +122,7 @@ def audit_verify_chain(events: Iterable[AuditEvent] | None = None) -> ChainRepor
             breaks.append(ChainBreak(event.seq, f"expected seq {expected_seq} (entry missing)"))
         if event.prev_hash != expected_prev:
             breaks.append(ChainBreak(event.seq, "prev_hash does not match the previous entry"))
-        recomputed = compute_hash(
-            seq=event.seq,
-            prev_hash=event.prev_hash,
-            kind=event.kind,
-            aggregate_type=event.aggregate_type,
-            aggregate_id=event.aggregate_id,
-            actor_id=event.actor_id,
-            payload=event.payload,
-            created_at=event.created_at,
-        )
+        recomputed = compute_hash(**{name: getattr(event, name) for name in HASHED_FIELDS})
         if recomputed != event.hash:
             breaks.append(ChainBreak(event.seq, "content does not match its hash (edited)"))
         expected_prev = event.hash

@@ -32,8 +32,6 @@ from oms.models import (
     ProductVariant,
     ReturnRequest,
     SalesChannel,
-    StockLevel,
-    StockMovement,
 )
 from oms.routing import ShipTo
 from oms.services import fulfilment as fulfilment_services
@@ -136,17 +134,10 @@ class StockLevelList(generics.ListAPIView):
     serializer_class = s.StockLevelOut
 
     def get_queryset(self) -> Any:
-        levels = StockLevel.objects.select_related("variant", "location").order_by(
-            "variant_id", "location_id"
+        params = self.request.query_params
+        return selectors.stock_levels_visible(
+            user=self.request.user, sku=params.get("sku"), location=params.get("location")
         )
-        scope = selectors.staff_location_ids(self.request.user)
-        if scope is not None:
-            levels = levels.filter(location_id__in=scope)
-        if sku := self.request.query_params.get("sku"):
-            levels = levels.filter(variant__sku=sku)
-        if location := self.request.query_params.get("location"):
-            levels = levels.filter(location__code=location)
-        return levels
 
 
 class StockMovementList(generics.ListAPIView):
@@ -154,13 +145,19 @@ class StockMovementList(generics.ListAPIView):
     serializer_class = s.StockMovementOut
 
     def get_queryset(self) -> Any:
-        moves = StockMovement.objects.select_related("variant", "location").order_by("-id")
-        scope = selectors.staff_location_ids(self.request.user)
-        if scope is not None:
-            moves = moves.filter(location_id__in=scope)
-        if sku := self.request.query_params.get("sku"):
-            moves = moves.filter(variant__sku=sku)
-        return moves
+        return selectors.stock_movements_visible(
+            user=self.request.user, sku=self.request.query_params.get("sku")
+        )
+
+
+def _variant_and_location(
+    request: Request, data: dict[str, Any]
+) -> tuple[ProductVariant, Location]:
+    """The SKU and location a stock request names, after checking the caller works there."""
+    variant = get_or_404(ProductVariant, "SKU", sku=data["sku"])
+    location = get_or_404(Location, "location", code=data["location"])
+    require_location_access(user=request.user, location=location)
+    return variant, location
 
 
 class StockReceive(APIView):
@@ -169,9 +166,7 @@ class StockReceive(APIView):
     @extend_schema(request=s.StockReceiveIn, responses=s.StockLevelOut)
     def post(self, request: Request) -> Response:
         data = _valid(s.StockReceiveIn, request)
-        variant = get_or_404(ProductVariant, "SKU", sku=data["sku"])
-        location = get_or_404(Location, "location", code=data["location"])
-        require_location_access(user=request.user, location=location)
+        variant, location = _variant_and_location(request, data)
         level = stock_receive(
             variant=variant,
             location=location,
@@ -189,9 +184,7 @@ class StockAdjust(APIView):
     @extend_schema(request=s.StockAdjustIn, responses=s.StockLevelOut)
     def post(self, request: Request) -> Response:
         data = _valid(s.StockAdjustIn, request)
-        variant = get_or_404(ProductVariant, "SKU", sku=data["sku"])
-        location = get_or_404(Location, "location", code=data["location"])
-        require_location_access(user=request.user, location=location)
+        variant, location = _variant_and_location(request, data)
         level = stock_adjust(
             variant=variant,
             location=location,

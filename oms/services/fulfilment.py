@@ -10,6 +10,7 @@ from django.db import transaction
 from hub.kernel.audit import audit_record
 from hub.kernel.errors import InvalidTransition
 from hub.kernel.ids import human_code
+from hub.kernel.states import require_transition
 from oms import locks
 from oms.access import require_location_access
 from oms.errors import InvalidInput, WrongPickupCode
@@ -25,8 +26,9 @@ def transition_fulfilment(
     *, fulfilment: Fulfilment, target: str, actor: User | None, note: str = ""
 ) -> Fulfilment:
     current = fulfilment.status
-    if target not in FULFILMENT_TRANSITIONS.get(current, frozenset()):
-        raise InvalidTransition("fulfilment", current, target)
+    require_transition(
+        FULFILMENT_TRANSITIONS, aggregate="fulfilment", current=current, target=target
+    )
     fulfilment.status = target
     fulfilment.save()
     audit_record(

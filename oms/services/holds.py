@@ -12,6 +12,7 @@ from django.utils import timezone
 from hub.kernel.audit import audit_record
 from hub.kernel.errors import InvalidTransition
 from hub.kernel.ids import opaque_token
+from hub.kernel.states import require_transition
 from hub.observability import HOLDS_CREATED, STOCK_REJECTIONS
 from oms.errors import HoldNotActive, InvalidInput, OutOfStock
 from oms.models import Hold, HoldLine, Location, Order, ProductVariant, SalesChannel
@@ -41,8 +42,7 @@ def validate_quantities(quantities: dict[ProductVariant, int]) -> None:
 
 def transition_hold(*, hold: Hold, target: str) -> None:
     """Move a hold with a compare-and-set on its status, so two movers cannot both win."""
-    if target not in HOLD_TRANSITIONS.get(hold.status, frozenset()):
-        raise InvalidTransition("hold", hold.status, target)
+    require_transition(HOLD_TRANSITIONS, aggregate="hold", current=hold.status, target=target)
     moved = Hold.objects.filter(pk=hold.pk, status=hold.status).update(status=target)
     if not moved:
         current = Hold.objects.values_list("status", flat=True).get(pk=hold.pk)

@@ -14,6 +14,7 @@ from hub.kernel.audit import audit_record
 from hub.kernel.errors import InvalidTransition
 from hub.kernel.ids import human_code
 from hub.kernel.outbox import outbox_publish
+from hub.kernel.states import require_transition
 from hub.observability import ORDERS_CREATED
 from oms import locks
 from oms.errors import HoldNotActive, InvalidInput, OutOfStock, UnknownSku
@@ -62,8 +63,7 @@ def _actor_id(actor: User | None) -> int | None:
 def transition_order(*, order: Order, target: str, actor: User | None, note: str = "") -> Order:
     """The one place an order's status changes; refuses moves not in ``ORDER_TRANSITIONS``."""
     current = order.status
-    if target not in ORDER_TRANSITIONS.get(current, frozenset()):
-        raise InvalidTransition("order", current, target)
+    require_transition(ORDER_TRANSITIONS, aggregate="order", current=current, target=target)
     order.status = target
     order.save(update_fields=["status", "updated_at"])
     OrderStatusChange.objects.create(

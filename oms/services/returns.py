@@ -10,6 +10,7 @@ from django.db.models import Sum
 from hub.kernel.audit import audit_record
 from hub.kernel.errors import InvalidTransition
 from hub.kernel.ids import human_code
+from hub.kernel.states import require_transition
 from oms import locks
 from oms.access import require_location_access
 from oms.errors import InvalidInput
@@ -21,8 +22,7 @@ from oms.states import RETURN_TRANSITIONS, RETURNABLE, OrderStatus, ReturnStatus
 
 def transition_return(*, rma: ReturnRequest, target: str, actor: User | None) -> None:
     current = rma.status
-    if target not in RETURN_TRANSITIONS.get(current, frozenset()):
-        raise InvalidTransition("return", current, target)
+    require_transition(RETURN_TRANSITIONS, aggregate="return", current=current, target=target)
     rma.status = target
     rma.save()
     audit_record(
