@@ -1,0 +1,630 @@
+"""Flash drops and buy-now: a quota gate in front of ``oms`` holds.
+
+Two gates with the same guarantees (no oversell, exact quota under excess demand,
+per-buyer limit, idempotent retries):
+
+* database (embedded default): one transaction locks the drop row, checks the quota and
+  the buyer's units, makes the oms hold and writes the claim;
+* Redis: one Lua script checks and takes, and appends the take to a stream in the same
+  step; a drainer turns stream entries into claims and oms holds and acknowledges them,
+  so a crash between the take and the hold loses nothing. ``drop_reconcile`` compares
+  the counters with the database and repairs drift with a compare-and-set.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from hub.kernel.audit import audit_record
+from hub.kernel.effects import after_commit
+from hub.kernel.errors import InvalidTransition
+from hub.kernel.states import require_transition
+from live import events, locks, quota
+from live.errors import BuyerLimitReached, DropNotOpen, InvalidMessage, NotAllowed, SoldOut
+from live.models import Drop, DropClaim, LineupItem, Show, WaitlistEntry
+from live.selectors import can_host
+from live.states import CLAIM_TRANSITIONS, DROP_TRANSITIONS, TAKING, ClaimStatus, DropStatus
+from oms.errors import OutOfStock
+from oms.models import Hold, ProductVariant
+from oms.services.holds import hold_create
+from oms.states import HoldStatus
+
+logger = logging.getLogger(__name__)
+
+MAX_KEY_LENGTH = 100
+MAX_COUNTDOWN_SECONDS = 3600
+MAX_DURATION_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class BuyResult:
+    status: str  #: "held" (oms hold exists) or "reserved" (quota taken; hold follows)
+    drop_id: int
+    sku: str
+    quantity: int
+    expires_at: datetime
+    hold: str | None  #: oms hold token once made
+    left: int | None
+    replayed: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "drop": self.drop_id,
+            "sku": self.sku,
+            "quantity": self.quantity,
+            "expires_at": self.expires_at.isoformat(),
+            "hold": self.hold,
+            "left": self.left,
+            "replayed": self.replayed,
+        }
+
+
+def drop_state(drop: Drop, *, left: int | None = None) -> dict[str, Any]:
+    """What viewers see of a drop (countdown, remaining units)."""
+    if left is None:
+        left = _left(drop)
+    return {
+        "id": drop.pk,
+        "kind": drop.kind,
+        "status": drop.status,
+        "item": drop.item.label,
+        "product": drop.item.product.name_en,
+        "product_zh": drop.item.product.name_zh,
+        "price": drop.price_amount,
+        "quota": drop.quota,
+        "left": left,
+        "per_buyer_limit": drop.per_buyer_limit,
+        "starts_at": drop.starts_at.isoformat(),
+        "ends_at": drop.ends_at.isoformat() if drop.ends_at else None,
+    }
+
+
+def _left(drop: Drop) -> int:
+    if drop.status != DropStatus.OPEN:
+        return 0
+    if quota.enabled():
+        value = quota.left(drop_id=drop.pk)
+        return value if value is not None else 0
+    return drop.remaining
+
+
+# ---- opening and closing ----------------------------------------------------------------
+
+
+def drop_open(
+    *,
+    show: Show,
+    item: LineupItem,
+    actor: User,
+    kind: str = Drop.Kind.FLASH,
+    quota_units: int | None = None,
+    price_amount: int | None = None,
+    per_buyer_limit: int | None = None,
+    countdown_seconds: int = 0,
+    duration_seconds: int | None = None,
+) -> Drop:
+    """Start a drop on a line-up item (closing any other open drop of the same item)."""
+    if not can_host(actor, show):
+        raise NotAllowed("only the show's host may start a drop")
+    if item.show_id != show.pk:
+        raise InvalidMessage("that product is not in this show's line-up")
+    units = item.quota if quota_units is None else quota_units
+    price = item.live_price_amount if price_amount is None else price_amount
+    limit = item.per_buyer_limit if per_buyer_limit is None else per_buyer_limit
+    for name, value, low, high in (
+        ("quota", units, 1, 1_000_000),
+        ("price", price, 0, 10**12),
+        ("per_buyer_limit", limit, 1, 1000),
+        ("countdown", countdown_seconds, 0, MAX_COUNTDOWN_SECONDS),
+    ):
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise InvalidMessage(f"{name} must be an integer between {low} and {high}")
+    if duration_seconds is not None and not 1 <= duration_seconds <= MAX_DURATION_SECONDS:
+        raise InvalidMessage(f"duration must be between 1 and {MAX_DURATION_SECONDS} seconds")
+    now = timezone.now()
+    starts = now + timedelta(seconds=countdown_seconds)
+    with transaction.atomic():
+        for old in Drop.objects.filter(item=item, status=DropStatus.OPEN):
+            _close(drop=old, actor=actor)
+        drop = Drop.objects.create(
+            show=show,
+            item=item,
+            kind=kind,
+            price_amount=price,
+            quota=units,
+            remaining=units,
+            per_buyer_limit=limit,
+            hold_seconds=settings.LIVEHUB_LIVE_HOLD_SECONDS,
+            starts_at=starts,
+            ends_at=starts + timedelta(seconds=duration_seconds) if duration_seconds else None,
+        )
+        audit_record(
+            kind="live.drop.opened",
+            aggregate_type="live_drop",
+            aggregate_id=drop.pk,
+            actor_id=actor.pk,
+            payload={"show": show.code, "item": item.label, "quota": units, "price": price},
+        )
+        if quota.enabled():
+            quota.open_gate(drop_id=drop.pk, remaining=units)
+        state = drop_state(drop, left=units)
+        after_commit(lambda: events.broadcast(show.code, events.event("room.drop", drop=state)))
+    return drop
+
+
+def _close(*, drop: Drop, actor: User | None) -> None:
+    require_transition(
+        DROP_TRANSITIONS, aggregate="drop", current=drop.status, target=DropStatus.CLOSED
+    )
+    moved = Drop.objects.filter(pk=drop.pk, status=drop.status).update(status=DropStatus.CLOSED)
+    if not moved:
+        raise InvalidTransition("drop", "closed", DropStatus.CLOSED)
+    drop.status = DropStatus.CLOSED
+    audit_record(
+        kind="live.drop.closed",
+        aggregate_type="live_drop",
+        aggregate_id=drop.pk,
+        actor_id=actor.pk if actor else None,
+        payload={},
+    )
+    if quota.enabled():
+        drop_id = drop.pk
+        after_commit(lambda: quota.close_gate(drop_id=drop_id))
+    state = drop_state(drop, left=0)
+    code = drop.show.code
+    after_commit(lambda: events.broadcast(code, events.event("room.drop", drop=state)))
+
+
+def drop_close(*, drop: Drop, actor: User | None) -> Drop:
+    """End a drop: no more buys; existing holds keep their time."""
+    if actor is not None and not can_host(actor, drop.show):
+        raise NotAllowed("only the show's host may end a drop")
+    with transaction.atomic():
+        drop = locks.lock_drop(drop.pk)
+        _close(drop=drop, actor=actor)
+    return drop
+
+
+def drop_close_due() -> int:
+    """Close drops whose duration ran out (beat)."""
+    closed = 0
+    for drop in Drop.objects.filter(status=DropStatus.OPEN, ends_at__lte=timezone.now()):
+        try:
+            drop_close(drop=drop, actor=None)
+        except InvalidTransition:
+            continue
+        closed += 1
+    return closed
+
+
+# ---- buying ---------------------------------------------------------------------------
+
+
+def _check_buy(*, drop: Drop, variant: ProductVariant, quantity: int, key: str) -> None:
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+        raise InvalidMessage("quantity must be a positive integer")
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise InvalidMessage(f"an idempotency key of 1-{MAX_KEY_LENGTH} characters is required")
+    if variant.product_id != drop.item.product_id:
+        raise InvalidMessage(f"{variant.sku} is not the product of this drop")
+    now = timezone.now()
+    if drop.status != DropStatus.OPEN or (drop.ends_at and drop.ends_at <= now):
+        raise DropNotOpen("this drop has ended")
+    if drop.starts_at > now:
+        raise DropNotOpen("this drop has not started yet", starts_at=drop.starts_at.isoformat())
+    if quantity > drop.per_buyer_limit:
+        raise BuyerLimitReached(f"at most {drop.per_buyer_limit} per buyer")
+
+
+def _hold_for(*, drop: Drop, buyer: User, variant: ProductVariant, quantity: int) -> Hold:
+    return hold_create(
+        sales_channel=drop.show.sales_channel,
+        quantities={variant: quantity},
+        kind=Hold.Kind.LIVE_DROP,
+        owner=buyer,
+        ttl_seconds=drop.hold_seconds,
+        reference=f"live-drop:{drop.pk}",
+        actor=buyer,
+    )
+
+
+def _result(claim: DropClaim, *, replayed: bool, left: int | None = None) -> BuyResult:
+    hold = claim.hold
+    expires = hold.expires_at if hold else claim.created_at + timedelta(seconds=claim.drop.hold_seconds)
+    return BuyResult(
+        status="held" if hold else "reserved",
+        drop_id=claim.drop_id,
+        sku=claim.variant.sku,
+        quantity=claim.quantity,
+        expires_at=expires,
+        hold=hold.token if hold else None,
+        left=left,
+        replayed=replayed,
+    )
+
+
+def drop_buy(
+    *, drop: Drop, buyer: User, variant: ProductVariant, quantity: int, key: str
+) -> BuyResult:
+    """Take ``quantity`` units of the drop for ``buyer`` once per ``key``."""
+    _check_buy(drop=drop, variant=variant, quantity=quantity, key=key)
+    if quota.enabled():
+        return _buy_redis(drop=drop, buyer=buyer, variant=variant, quantity=quantity, key=key)
+    return _buy_database(drop=drop, buyer=buyer, variant=variant, quantity=quantity, key=key)
+
+
+def _buy_database(
+    *, drop: Drop, buyer: User, variant: ProductVariant, quantity: int, key: str
+) -> BuyResult:
+    with transaction.atomic():
+        locked = locks.lock_drop(drop.pk)
+        prior = DropClaim.objects.filter(drop=locked, buyer=buyer, key=key).first()
+        if prior is not None:
+            return _result(prior, replayed=True, left=locked.remaining)
+        if locked.status != DropStatus.OPEN:
+            raise DropNotOpen("this drop has ended")
+        used = _units(locked, buyer.pk)
+        if used + quantity > locked.per_buyer_limit:
+            raise BuyerLimitReached(
+                f"at most {locked.per_buyer_limit} per buyer", already=used
+            )
+        if locked.remaining < quantity:
+            raise SoldOut("sold out", left=locked.remaining)
+        hold = _hold_for(drop=locked, buyer=buyer, variant=variant, quantity=quantity)
+        Drop.objects.filter(pk=locked.pk).update(remaining=F("remaining") - quantity)
+        claim = DropClaim.objects.create(
+            drop=locked,
+            buyer=buyer,
+            key=key,
+            variant=variant,
+            quantity=quantity,
+            status=ClaimStatus.HELD,
+            hold=hold,
+        )
+        left = locked.remaining - quantity
+        _announce_left(drop=locked, left=left)
+        return _result(claim, replayed=False, left=left)
+
+
+def _units(drop: Drop, buyer_id: int) -> int:
+    taken = DropClaim.objects.filter(drop=drop, buyer_id=buyer_id, status__in=TAKING).aggregate(
+        n=Sum("quantity")
+    )["n"]
+    return int(taken or 0)
+
+
+def _announce_left(*, drop: Drop, left: int) -> None:
+    code, drop_id = drop.show.code, drop.pk
+    after_commit(
+        lambda: events.broadcast(code, events.event("room.drop_left", drop=drop_id, left=left))
+    )
+
+
+def _buy_redis(
+    *, drop: Drop, buyer: User, variant: ProductVariant, quantity: int, key: str
+) -> BuyResult:
+    took = quota.take(
+        drop_id=drop.pk,
+        buyer_id=buyer.pk,
+        key=key,
+        quantity=quantity,
+        limit=drop.per_buyer_limit,
+        variant_id=variant.pk,
+    )
+    if took.outcome == "closed":
+        raise DropNotOpen("this drop has ended")
+    if took.outcome == "limit":
+        raise BuyerLimitReached(f"at most {drop.per_buyer_limit} per buyer", already=int(took.detail))
+    if took.outcome == "sold_out":
+        raise SoldOut("sold out", left=int(took.detail))
+    if took.outcome == "replay":
+        prior = (
+            DropClaim.objects.select_related("hold", "variant", "drop")
+            .filter(drop=drop, buyer=buyer, key=key)
+            .first()
+        )
+        if prior is not None:
+            return _result(prior, replayed=True)
+        return BuyResult(
+            status="reserved",
+            drop_id=drop.pk,
+            sku=variant.sku,
+            quantity=int(took.detail),
+            expires_at=timezone.now() + timedelta(seconds=drop.hold_seconds),
+            hold=None,
+            left=None,
+            replayed=True,
+        )
+    return BuyResult(
+        status="reserved",
+        drop_id=drop.pk,
+        sku=variant.sku,
+        quantity=quantity,
+        expires_at=timezone.now() + timedelta(seconds=drop.hold_seconds),
+        hold=None,
+        left=took.left,
+        replayed=False,
+    )
+
+
+# ---- the Redis stream drainer ------------------------------------------------------------
+
+
+def drainer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def drop_claims_drain(*, drop_id: int, consumer: str | None = None, rounds: int = 50) -> int:
+    """Turn stream entries of a drop into claims and oms holds; returns how many."""
+    if not quota.enabled():
+        return 0
+    drop = Drop.objects.select_related("show__sales_channel", "item").get(pk=drop_id)
+    name = consumer or drainer_name()
+    done = 0
+    for _ in range(rounds):
+        entries = quota.read_claims(drop_id=drop_id, consumer=name)
+        if not entries:
+            break
+        variants = ProductVariant.objects.in_bulk({int(f["variant"]) for _i, f in entries})
+        for _entry_id, fields in entries:
+            drop_claim_materialise(
+                drop=drop,
+                buyer_id=int(fields["buyer"]),
+                key=fields["key"],
+                variant=variants[int(fields["variant"])],
+                quantity=int(fields["qty"]),
+            )
+        quota.ack(drop_id=drop_id, ids=[entry_id for entry_id, _f in entries])
+        done += len(entries)
+    return done
+
+
+def drop_claim_materialise(
+    *, drop: Drop, buyer_id: int, key: str, variant: ProductVariant, quantity: int
+) -> DropClaim:
+    """Make one Redis take durable: a claim row and the oms hold (idempotent)."""
+    try:
+        with transaction.atomic():
+            claim, created = DropClaim.objects.get_or_create(
+                drop=drop,
+                buyer_id=buyer_id,
+                key=key,
+                defaults={"variant": variant, "quantity": quantity, "status": ClaimStatus.PENDING},
+            )
+    except IntegrityError:
+        claim = DropClaim.objects.get(drop=drop, buyer_id=buyer_id, key=key)
+    if claim.status != ClaimStatus.PENDING:
+        return claim
+    with transaction.atomic():
+        claim = locks.lock_claim(claim.pk)
+        if claim.status != ClaimStatus.PENDING:
+            return claim
+        try:
+            with transaction.atomic():
+                buyer = User.objects.get(pk=buyer_id)
+                hold = _hold_for(drop=drop, buyer=buyer, variant=variant, quantity=quantity)
+        except OutOfStock as error:
+            # Redis first, idempotently: a crash before commit leaves the claim pending,
+            # the retry's give-back is a no-op.
+            quota.give_back(
+                drop_id=drop.pk, buyer_id=buyer_id, quantity=quantity, token=f"{buyer_id}:{key}"
+            )
+            _claim_move(claim, ClaimStatus.REJECTED, reason=error.message)
+            _notify(drop, buyer_id, "buy.failed", key=key, code=error.code, message=error.message)
+            return claim
+        claim.hold = hold
+        _claim_move(claim, ClaimStatus.HELD)
+        _notify(
+            drop,
+            buyer_id,
+            "hold",
+            key=key,
+            hold=hold.token,
+            sku=variant.sku,
+            quantity=quantity,
+            expires_at=hold.expires_at.isoformat(),
+        )
+    return claim
+
+
+def _claim_move(claim: DropClaim, target: str, *, reason: str = "") -> None:
+    require_transition(CLAIM_TRANSITIONS, aggregate="claim", current=claim.status, target=target)
+    claim.status = target
+    claim.reason = reason[:200]
+    claim.save(update_fields=["status", "reason", "hold"])
+
+
+def _notify(drop: Drop, user_id: int, kind: str, **payload: Any) -> None:
+    code = drop.show.code
+    message = events.private_event(user_id, kind, drop=drop.pk, **payload)
+    after_commit(lambda: events.broadcast(code, message))
+
+
+# ---- expiry, waitlist -----------------------------------------------------------------
+
+
+def drop_claims_release(*, limit: int = 500) -> int:
+    """Give the units of lapsed holds back to their drop and serve its waitlist."""
+    lapsed = (
+        DropClaim.objects.filter(status=ClaimStatus.HELD)
+        .exclude(hold__status=HoldStatus.ACTIVE)
+        .select_related("drop__show", "hold")[:limit]
+    )
+    touched: set[int] = set()
+    moved = 0
+    for claim in lapsed:
+        with transaction.atomic():
+            locked = locks.lock_claim(claim.pk)
+            if locked.status != ClaimStatus.HELD:
+                continue
+            hold_status = Hold.objects.values_list("status", flat=True).get(pk=locked.hold_id)
+            if hold_status == HoldStatus.CONVERTED:
+                _claim_move(locked, ClaimStatus.CONVERTED)
+                continue
+            if quota.enabled():
+                quota.give_back(
+                    drop_id=locked.drop_id,
+                    buyer_id=locked.buyer_id,
+                    quantity=locked.quantity,
+                    token=f"{locked.buyer_id}:{locked.key}",
+                )
+            else:
+                Drop.objects.filter(pk=locked.drop_id).update(
+                    remaining=F("remaining") + locked.quantity
+                )
+            _claim_move(locked, ClaimStatus.RELEASED, reason=f"hold {hold_status}")
+            touched.add(locked.drop_id)
+            moved += 1
+    for drop in Drop.objects.filter(pk__in=touched, status=DropStatus.OPEN).select_related(
+        "show", "item"
+    ):
+        waitlist_serve(drop=drop)
+        after_commit(
+            lambda d=drop: events.broadcast(d.show.code, events.event("room.drop", drop=drop_state(d)))
+        )
+    return moved
+
+
+def waitlist_join(*, drop: Drop, user: User, variant: ProductVariant, quantity: int) -> WaitlistEntry:
+    """Queue a sold-out buyer; released units are offered in join order."""
+    if variant.product_id != drop.item.product_id:
+        raise InvalidMessage(f"{variant.sku} is not the product of this drop")
+    if not isinstance(quantity, int) or not 1 <= quantity <= drop.per_buyer_limit:
+        raise InvalidMessage(f"quantity must be between 1 and {drop.per_buyer_limit}")
+    if drop.status != DropStatus.OPEN:
+        raise DropNotOpen("this drop has ended")
+    existing = WaitlistEntry.objects.filter(
+        drop=drop, user=user, status=WaitlistEntry.Status.WAITING
+    ).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return WaitlistEntry.objects.create(
+                drop=drop, user=user, variant=variant, quantity=quantity
+            )
+    except IntegrityError:
+        return WaitlistEntry.objects.get(drop=drop, user=user, status=WaitlistEntry.Status.WAITING)
+
+
+def waitlist_serve(*, drop: Drop) -> int:
+    """Offer free units to waiting buyers in order; stops at the first sold-out."""
+    served = 0
+    for entry in WaitlistEntry.objects.filter(
+        drop=drop, status=WaitlistEntry.Status.WAITING
+    ).select_related("user", "variant"):
+        try:
+            result = drop_buy(
+                drop=drop,
+                buyer=entry.user,
+                variant=entry.variant,
+                quantity=entry.quantity,
+                key=f"waitlist-{entry.pk}",
+            )
+        except SoldOut:
+            break
+        except (BuyerLimitReached, OutOfStock, DropNotOpen, InvalidMessage):
+            WaitlistEntry.objects.filter(pk=entry.pk).update(status=WaitlistEntry.Status.SKIPPED)
+            continue
+        WaitlistEntry.objects.filter(pk=entry.pk).update(status=WaitlistEntry.Status.SERVED)
+        with transaction.atomic():
+            _notify(drop, entry.user_id, "waitlist.served", **result.as_dict())
+        served += 1
+    if served and quota.enabled():
+        drop_claims_drain(drop_id=drop.pk)
+    return served
+
+
+# ---- reconcile --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    drop_id: int
+    redis_left: int | None
+    database_left: int
+    drift: int
+    buyers_drift: int
+    repaired: bool
+    busy: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def drop_reconcile(*, drop: Drop, repair: bool = True) -> ReconcileReport:
+    """Compare the quota counters with the claims in the database; repair drift.
+
+    The repair is a compare-and-set on (units left, newest stream id) taken before the
+    drain, so a buy or give-back that happens meanwhile makes it a no-op (next run).
+    """
+    taken_rows = (
+        DropClaim.objects.filter(drop=drop, status__in=TAKING)
+        .values("buyer_id")
+        .annotate(n=Sum("quantity"))
+    )
+    if not quota.enabled():
+        with transaction.atomic():
+            locked = locks.lock_drop(drop.pk)
+            per_buyer = {r["buyer_id"]: int(r["n"]) for r in taken_rows}
+            expected = locked.quota - sum(per_buyer.values())
+            drift = locked.remaining - expected
+            if drift and repair:
+                Drop.objects.filter(pk=locked.pk).update(remaining=max(expected, 0))
+                _audit_drift(locked, drift, 0)
+        return ReconcileReport(drop.pk, None, expected, drift, 0, bool(drift and repair), False)
+    seen_left, seen_top = quota.snapshot(drop_id=drop.pk)
+    drop_claims_drain(drop_id=drop.pk)
+    busy = quota.pending_count(drop_id=drop.pk) > 0
+    per_buyer = {r["buyer_id"]: int(r["n"]) for r in taken_rows}
+    expected = drop.quota - sum(per_buyer.values())
+    redis_left = int(seen_left) if seen_left != "" else None
+    redis_buyers = quota.buyers(drop_id=drop.pk)
+    buyers_drift = sum(
+        abs(redis_buyers.get(b, 0) - per_buyer.get(b, 0)) for b in set(redis_buyers) | set(per_buyer)
+    )
+    drift = (redis_left - expected) if redis_left is not None else 0
+    repaired = False
+    if (drift or buyers_drift) and repair and not busy and redis_left is not None:
+        repaired = quota.repair(
+            drop_id=drop.pk,
+            seen_left=seen_left,
+            seen_top=seen_top,
+            left=max(expected, 0),
+            per_buyer=per_buyer,
+        )
+        if repaired:
+            with transaction.atomic():
+                _audit_drift(drop, drift, buyers_drift)
+    return ReconcileReport(drop.pk, redis_left, expected, drift, buyers_drift, repaired, busy)
+
+
+def _audit_drift(drop: Drop, drift: int, buyers_drift: int) -> None:
+    logger.warning("live drop drift repaired", extra={"drop": drop.pk, "drift": drift})
+    audit_record(
+        kind="live.drop.reconciled",
+        aggregate_type="live_drop",
+        aggregate_id=drop.pk,
+        payload={"drift": drift, "buyers_drift": buyers_drift},
+    )
+
+
+def drops_reconcile_open() -> list[ReconcileReport]:
+    """Reconcile every open drop and drops closed in the last hour (beat)."""
+    recent = timezone.now() - timedelta(hours=1)
+    drops = Drop.objects.filter(status=DropStatus.OPEN) | Drop.objects.filter(
+        status=DropStatus.CLOSED, created_at__gte=recent
+    )
+    return [drop_reconcile(drop=d) for d in drops.select_related("show")]
