@@ -56,7 +56,9 @@ def comment_check(
     return cleaned
 
 
-def comments_store_batch(*, show_id: int, drafts: list[CommentDraft]) -> int:
+def comments_store_batch(
+    *, show_id: int, drafts: list[CommentDraft], deleted: set[str] | frozenset[str] = frozenset()
+) -> int:
     """Store many comments in one INSERT (the hot path never writes one by one)."""
     if not drafts:
         return 0
@@ -69,6 +71,7 @@ def comments_store_batch(*, show_id: int, drafts: list[CommentDraft]) -> int:
             role=d.role,
             text=d.text,
             posted_at=datetime.fromtimestamp(d.at, tz=UTC),
+            deleted=d.cid in deleted,
         )
         for d in drafts
     ]

@@ -1,0 +1,365 @@
+"""One hub per room per process: a single layer subscription, batched frames, local fan-out.
+
+Every process (Daphne worker) that has viewers of a show holds one ``RoomHub`` for it. The
+hub subscribes once to the show's group, collects what arrives for one tick
+(``TICK_SECONDS``), then builds one frame, encodes it once and hands the same text to every
+local viewer. A viewer gets a frame of their own only when it carries something for them
+(their own comments that the sample left out, private messages). Publishing a comment is
+therefore one group send (O(processes) in Redis), and delivering it is one JSON encode per
+process per tick, not one per viewer.
+
+Likes are counted locally and published as one delta per process per tick; viewer counts
+are published every few seconds per process and summed. Comments posted through this
+process are stored in batches (``FLUSH_SECONDS``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections import defaultdict
+from typing import Any, Protocol
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.core.cache import cache
+
+from live import events
+from live.models import Show
+from live.selectors import RoomSettings, room_settings, show_dashboard
+from live.services import drops
+from live.services.comments import (
+    CommentDraft,
+    comments_store_batch,
+    likes_add,
+    peak_viewers_record,
+)
+
+logger = logging.getLogger(__name__)
+
+TICK_SECONDS = 0.15
+MAX_COMMENTS_PER_FRAME = 30
+PRESENCE_SECONDS = 3.0
+FLUSH_SECONDS = 1.0
+DASHBOARD_SECONDS = 5.0
+MAX_BATCH = 500
+NODE = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class Viewer(Protocol):
+    user_id: int | None
+    role: str
+
+    async def deliver(self, text: str) -> None: ...
+
+    async def kick(self, code: int) -> None: ...
+
+
+def sample_comments(
+    comments: list[dict[str, Any]], cap: int, rng: random.Random | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """At most ``cap`` comments: every host/moderator line, then one per author in turn
+    (authors in random order), so a storm from a few accounts cannot drown the rest.
+    Returns the sample in posting order and how many were left out."""
+    if len(comments) <= cap:
+        return comments, 0
+    rng = rng or random.Random()
+    chosen = [c for c in comments if c["role"] != "viewer"]
+    by_author: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for c in comments:
+        if c["role"] == "viewer":
+            by_author[c["author_id"]].append(c)
+    authors = list(by_author)
+    rng.shuffle(authors)
+    budget = max(cap - len(chosen), 0)
+    turn = 0
+    while budget > 0 and authors:
+        still = []
+        for author in authors:
+            queue = by_author[author]
+            if budget and turn < len(queue):
+                chosen.append(queue[turn])
+                budget -= 1
+            if turn + 1 < len(queue):
+                still.append(author)
+        authors = still
+        turn += 1
+    chosen.sort(key=lambda c: c["at"])
+    return chosen, len(comments) - len(chosen)
+
+
+class RoomHub:
+    _hubs: dict[tuple[int, str], RoomHub] = {}
+
+    def __init__(self, show: Show, rules: RoomSettings) -> None:
+        self.show_id = show.pk
+        self.code = show.code
+        self.rules = rules
+        self.viewers: set[Viewer] = set()
+        self.seq = 0
+        self.layer = get_channel_layer()
+        self.channel = ""
+        self._tasks: list[asyncio.Task[None]] = []
+        # collected during one tick
+        self.comments: list[dict[str, Any]] = []
+        self.deleted: list[str] = []
+        self.likes_delta = 0
+        self.changes: dict[str, Any] = {}
+        self.announcements: list[dict[str, Any]] = []
+        self.coupons: list[dict[str, Any]] = []
+        self.private: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        # process-local bookkeeping
+        self.local_likes = 0
+        self.unsaved_likes = 0
+        self.unsaved: list[CommentDraft] = []
+        self.deleted_cids: set[str] = set()
+        self.presence: dict[str, tuple[int, float]] = {}
+        self.last_comment_at: dict[int, float] = {}
+        self.viewers_total = 0
+        self.dropped_total = 0
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    @classmethod
+    async def join(cls, show: Show, viewer: Viewer) -> RoomHub:
+        key = (id(asyncio.get_running_loop()), show.code)
+        hub = cls._hubs.get(key)
+        if hub is None:
+            rules = await database_sync_to_async(room_settings)(show)
+            hub = cls._hubs.get(key)
+            if hub is None:
+                hub = cls(show, rules)
+                cls._hubs[key] = hub
+                await hub._start()
+        hub.viewers.add(viewer)
+        return hub
+
+    async def leave(self, viewer: Viewer) -> None:
+        self.viewers.discard(viewer)
+        if self.viewers:
+            return
+        key = (id(asyncio.get_running_loop()), self.code)
+        if self._hubs.get(key) is self:
+            del self._hubs[key]
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.layer is not None and self.channel:
+            await self.layer.group_discard(events.room_group(self.code), self.channel)
+        await self._flush()
+
+    async def _start(self) -> None:
+        if self.layer is not None:
+            self.channel = await self.layer.new_channel(prefix="live-hub")
+            await self.layer.group_add(events.room_group(self.code), self.channel)
+            self._tasks.append(asyncio.create_task(self._read()))
+        self._tasks.append(asyncio.create_task(self._tick()))
+
+    async def _read(self) -> None:
+        assert self.layer is not None
+        while True:
+            message = await self.layer.receive(self.channel)
+            try:
+                await self.on_event(message.get("event") or {})
+            except Exception:
+                logger.exception("live room event failed", extra={"show": self.code})
+
+    async def _tick(self) -> None:
+        last_presence = last_flush = last_dashboard = 0.0
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            now = time.monotonic()
+            try:
+                if now - last_presence >= PRESENCE_SECONDS:
+                    last_presence = now
+                    await self._publish_presence()
+                if self.local_likes:
+                    delta, self.local_likes = self.local_likes, 0
+                    await events.broadcast_async(
+                        self.code, events.event("room.likes", delta=delta, node=NODE)
+                    )
+                await self.send_frame()
+                if now - last_flush >= FLUSH_SECONDS:
+                    last_flush = now
+                    await self._flush()
+                if now - last_dashboard >= DASHBOARD_SECONDS:
+                    last_dashboard = now
+                    await self._push_dashboard()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("live room tick failed", extra={"show": self.code})
+
+    # ---- inbound events ------------------------------------------------------------------
+
+    async def on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("kind")
+        if kind == "room.comment":
+            if event["cid"] not in self.deleted_cids:
+                self.comments.append({k: v for k, v in event.items() if k != "kind"})
+        elif kind == "room.likes":
+            self.likes_delta += int(event.get("delta", 0))
+        elif kind == "room.presence":
+            self.presence[str(event["node"])] = (int(event["count"]), time.monotonic())
+        elif kind == "room.comment_deleted":
+            self.deleted_cids.add(event["cid"])
+            self.comments = [c for c in self.comments if c["cid"] != event["cid"]]
+            self.deleted.append(event["cid"])
+        elif kind == "room.pinned":
+            self.changes["pinned"] = event.get("item")
+        elif kind == "room.drop":
+            self.changes.setdefault("drops", {})[str(event["drop"]["id"])] = event["drop"]
+        elif kind == "room.drop_left":
+            self.changes.setdefault("drop_left", {})[str(event["drop"])] = event["left"]
+        elif kind == "room.status":
+            self.changes["status"] = event["status"]
+            self.rules.status = event["status"]
+        elif kind == "room.announcement":
+            self.announcements.append({"text": event["text"], "at": event["at"]})
+        elif kind == "room.coupon":
+            self.coupons.append({k: v for k, v in event.items() if k != "kind"})
+        elif kind == "room.settings":
+            show = await database_sync_to_async(Show.objects.get)(pk=self.show_id)
+            self.rules = await database_sync_to_async(room_settings)(show)
+            self.changes["slow_mode_seconds"] = self.rules.slow_mode_seconds
+        elif kind == "room.kick":
+            for viewer in list(self.viewers):
+                if viewer.user_id == event["user"]:
+                    await viewer.kick(4403)
+        elif kind == "room.private":
+            if any(v.user_id == event["to"] for v in self.viewers):
+                self.private[int(event["to"])].append(event["item"])
+
+    # ---- outbound frames -----------------------------------------------------------------
+
+    def total_viewers(self) -> int:
+        fresh = time.monotonic() - 3 * PRESENCE_SECONDS
+        others = sum(n for node, (n, at) in self.presence.items() if node != NODE and at >= fresh)
+        return others + len(self.viewers)
+
+    async def _publish_presence(self) -> None:
+        await events.broadcast_async(
+            self.code, events.event("room.presence", node=NODE, count=len(self.viewers))
+        )
+        total = self.total_viewers()
+        if total != self.viewers_total:
+            self.viewers_total = total
+            self.changes["viewers"] = total
+
+    async def send_frame(self) -> None:
+        """Send what arrived since the last tick: one shared encoding, personal extras."""
+        comments, self.comments = self.comments, []
+        private, self.private = self.private, defaultdict(list)
+        sample, dropped = sample_comments(comments, MAX_COMMENTS_PER_FRAME)
+        self.dropped_total += dropped
+        frame: dict[str, Any] = {}
+        if sample:
+            frame["comments"] = sample
+        if dropped:
+            frame["more_comments"] = dropped
+        if self.likes_delta:
+            frame["likes"], self.likes_delta = self.likes_delta, 0
+        if self.deleted:
+            frame["deleted"], self.deleted = self.deleted, []
+        if self.announcements:
+            frame["announcements"], self.announcements = self.announcements, []
+        if self.coupons:
+            frame["coupons"], self.coupons = self.coupons, []
+        if self.changes:
+            frame.update(self.changes)
+            self.changes = {}
+        if not frame and not private:
+            return
+        self.seq += 1
+        frame = {"type": "frame", "seq": self.seq, **frame}
+        shared = json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+        sampled_ids = {c["cid"] for c in sample}
+        left_out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        if dropped:
+            for c in comments:
+                if c["cid"] not in sampled_ids and c["author_id"] is not None:
+                    left_out[int(c["author_id"])].append(c)
+        for viewer in list(self.viewers):
+            uid = viewer.user_id
+            mine = left_out.get(uid, []) if uid is not None else []
+            extra = private.get(uid, []) if uid is not None else []
+            if not mine and not extra:
+                if len(frame) > 2:
+                    await viewer.deliver(shared)
+                continue
+            personal = dict(frame)
+            if mine:
+                personal["comments"] = sorted(sample + mine, key=lambda c: c["at"])
+            if extra:
+                personal["private"] = extra
+            await viewer.deliver(json.dumps(personal, ensure_ascii=False, separators=(",", ":")))
+
+    async def _push_dashboard(self) -> None:
+        staff = [v for v in self.viewers if v.role in ("host", "moderator")]
+        await database_sync_to_async(cache.set)(
+            f"live:viewers:{self.code}", self.total_viewers(), 30
+        )
+        if not staff:
+            return
+        show = await database_sync_to_async(Show.objects.select_related("sales_channel").get)(
+            pk=self.show_id
+        )
+        stats = await database_sync_to_async(show_dashboard)(
+            show, viewers_now=self.total_viewers()
+        )
+        text = json.dumps({"type": "dashboard", **stats})
+        for viewer in staff:
+            await viewer.deliver(text)
+
+    # ---- writes that this process owns -----------------------------------------------------
+
+    def remember(self, draft: CommentDraft) -> None:
+        self.unsaved.append(draft)
+
+    async def _flush(self) -> None:
+        drafts, self.unsaved = self.unsaved, []
+        likes, self.unsaved_likes = self.unsaved_likes, 0
+        for start in range(0, len(drafts), MAX_BATCH):
+            chunk = drafts[start : start + MAX_BATCH]
+            await database_sync_to_async(comments_store_batch)(
+                show_id=self.show_id, drafts=chunk, deleted=self.deleted_cids
+            )
+        if likes:
+            await database_sync_to_async(likes_add)(show_id=self.show_id, count=likes)
+        if self.viewers_total:
+            await database_sync_to_async(peak_viewers_record)(
+                show_id=self.show_id, viewers=self.viewers_total
+            )
+
+
+# ---- Redis claim drainers: one per drop per process ---------------------------------------
+
+_draining: dict[int, asyncio.Task[None]] = {}
+_dirty: set[int] = set()
+
+
+def kick_drain(drop_id: int) -> None:
+    """Make the Redis takes of a drop durable soon (coalesced: one drainer per drop)."""
+    _dirty.add(drop_id)
+    task = _draining.get(drop_id)
+    if task is None or task.done():
+        _draining[drop_id] = asyncio.create_task(_drain(drop_id))
+
+
+async def _drain(drop_id: int) -> None:
+    while drop_id in _dirty:
+        _dirty.discard(drop_id)
+        try:
+            await database_sync_to_async(drops.drop_claims_drain)(drop_id=drop_id)
+        except Exception:
+            logger.exception("drain failed; the beat task retries", extra={"drop": drop_id})
+            return
