@@ -23,6 +23,7 @@ demo: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py load_demo_data
+	$(PY) manage.py load_checkout_demo
 	@echo ""
 	@echo "LiveHub demo"
 	@echo "  shop         http://127.0.0.1:$(PORT)/"
@@ -47,3 +48,4 @@ type: venv
 
 bench: venv
 	$(PY) bench/stock_contention.py --quick
+	$(PY) bench/search.py --quick

@@ -15,4 +15,13 @@ app.autodiscover_tasks()  # every INSTALLED_APPS package with a tasks.py
 app.conf.beat_schedule = {
     "outbox-relay": {"task": "kernel.outbox_relay", "schedule": 10.0},
     "expire-holds": {"task": "oms.hold_expire_due", "schedule": 5.0},
+    "sync-stock-push": {"task": "channels_sync.stock_push_due", "schedule": 2.0},
+    "sync-order-push": {"task": "channels_sync.order_push_due", "schedule": 5.0},
+    "sync-orders-reconcile": {"task": "channels_sync.orders_reconcile", "schedule": 60.0},
+    "payment-reconcile": {"task": "payments.payment_reconcile", "schedule": 60.0},
+    "birthday-rewards": {"task": "members.birthday_rewards_grant", "schedule": 3600.0},
+    "points-expire": {"task": "members.points_expire_due", "schedule": 3600.0},
+    "live-release-claims": {"task": "live.drop_claims_release", "schedule": 5.0},
+    "live-close-drops": {"task": "live.drop_close_due", "schedule": 2.0},
+    "live-reconcile-drops": {"task": "live.drops_reconcile_open", "schedule": 30.0},
 }

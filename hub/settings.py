@@ -44,6 +44,14 @@ INSTALLED_APPS = [
     "channels",
     "hub.kernel",
     "oms",
+    "channels_sync",
+    "live",
+    "social",
+    "search",
+    "payments",
+    "members",
+    "checkout",
+    "webapp",
 ]
 
 MIDDLEWARE = [
@@ -109,7 +117,9 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Pub/sub: one Redis subscription per process per group, fanned out locally,
+            # so a group send costs O(processes), not O(consumers) (live rooms, inbox).
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": "livehub"},
         }
     }
@@ -148,6 +158,29 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep our JSON log formatter
 
 # --- Search -----------------------------------------------------------------------------
 ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL", "")
+#: Which client speaks to ELASTICSEARCH_URL: "opensearch" (OpenSearch, osmem) or
+#: "elasticsearch" (the official client, Elasticsearch 8/9).
+ELASTICSEARCH_CLIENT = os.environ.get("ELASTICSEARCH_CLIENT", "opensearch")
+SEARCH_INDEX_PREFIX = os.environ.get("SEARCH_INDEX_PREFIX", "livehub-")
+#: The embedded engine's own SQLite file (used whatever the main database is).
+SEARCH_EMBEDDED_PATH = Path(os.environ.get("SEARCH_EMBEDDED_PATH", DATA_DIR / "search.sqlite3"))
+
+# --- Social: share links, attribution, rewards -------------------------------------------
+#: Public base URL of the PWA the share links redirect to (path appended per target).
+SOCIAL_PWA_BASE_URL = os.environ.get("SOCIAL_PWA_BASE_URL", "/app")
+#: Clicks by one visitor on one link within this many seconds count once.
+SOCIAL_CLICK_DEDUP_SECONDS = int(os.environ.get("SOCIAL_CLICK_DEDUP_SECONDS", "1800"))
+#: An order within this many days of a click is attributed to the share.
+SOCIAL_ATTRIBUTION_WINDOW_DAYS = int(os.environ.get("SOCIAL_ATTRIBUTION_WINDOW_DAYS", "7"))
+#: "last_touch" (default), "first_touch" or "protection" (the first sharer keeps the
+#: buyer for SOCIAL_PROTECTION_DAYS, then last touch applies).
+SOCIAL_ATTRIBUTION_MODEL = os.environ.get("SOCIAL_ATTRIBUTION_MODEL", "last_touch")
+SOCIAL_PROTECTION_DAYS = int(os.environ.get("SOCIAL_PROTECTION_DAYS", "3"))
+#: Reward rate on attributed sales, in basis points (1000 = 10%).
+SOCIAL_REWARD_RATE_BPS = int(os.environ.get("SOCIAL_REWARD_RATE_BPS", "1000"))
+#: Cap on the total reward as a share of attributed sales, in basis points; never above
+#: 3000 (30%, the Chinese direct-selling limit) whatever is configured.
+SOCIAL_REWARD_CAP_BPS = int(os.environ.get("SOCIAL_REWARD_CAP_BPS", "3000"))
 
 # --- I18N / time ------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -158,6 +191,9 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+#: the built PWA (issue 8, docs/pwa.md); its hashed assets are static files under /static/pwa/
+LIVEHUB_PWA_DIST = Path(os.environ.get("LIVEHUB_PWA_DIST", BASE_DIR / "frontend_pwa" / "dist"))
+STATICFILES_DIRS = [("pwa", LIVEHUB_PWA_DIST)]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", DATA_DIR / "media"))
 
@@ -190,6 +226,40 @@ SPECTACULAR_SETTINGS = {
 # --- Domain knobs -----------------------------------------------------------------------
 LIVEHUB_CHECKOUT_HOLD_SECONDS = int(os.environ.get("LIVEHUB_CHECKOUT_HOLD_SECONDS", "900"))
 LIVEHUB_DEFAULT_CURRENCY = os.environ.get("LIVEHUB_DEFAULT_CURRENCY", "CNY")
+#: key for marketplace credentials at rest (Fernet); empty derives one from SECRET_KEY
+CHANNELS_SYNC_CREDENTIALS_KEY = os.environ.get("CHANNELS_SYNC_CREDENTIALS_KEY", "")
+
+# --- Payments (docs/payments.md) -----------------------------------------------------------
+#: Provider credentials by code (sandbox, wechatpay, alipay); merged over the JSON file,
+#: which holds real merchant keys in production and simulator keys in the demo.
+LIVEHUB_PAYMENT_PROVIDERS: dict[str, dict[str, object]] = {"sandbox": {}}
+LIVEHUB_PAYMENT_PROVIDERS_FILE = os.environ.get(
+    "LIVEHUB_PAYMENT_PROVIDERS_FILE", str(DATA_DIR / "payment-providers.json")
+)
+#: Base URL gateways reach us on (notify_url); must be public HTTPS in production.
+LIVEHUB_PUBLIC_URL = os.environ.get("LIVEHUB_PUBLIC_URL", "http://127.0.0.1:8000")
+#: Mount the WeChat Pay / Alipay gateway simulators (demo); off by default with PostgreSQL.
+LIVEHUB_PAYMENT_SIMULATORS = env_bool("LIVEHUB_PAYMENT_SIMULATORS", default=not DATABASE_URL)
+#: WeChat web OAuth (sign-in): {"app_id", "secret", "redirect_uri", optional "api_base"}.
+LIVEHUB_WECHAT_OAUTH: dict[str, str] = {
+    k: v
+    for k, v in {
+        "app_id": os.environ.get("WECHAT_OAUTH_APP_ID", ""),
+        "secret": os.environ.get("WECHAT_OAUTH_SECRET", ""),
+        "redirect_uri": os.environ.get("WECHAT_OAUTH_REDIRECT_URI", ""),
+    }.items()
+    if v
+}
+LIVEHUB_SMS_BACKEND = os.environ.get("LIVEHUB_SMS_BACKEND", "members.sms.ConsoleSmsBackend")
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+#: how long a live-drop buy keeps its units before they return to the drop (and waitlist)
+LIVEHUB_LIVE_HOLD_SECONDS = int(os.environ.get("LIVEHUB_LIVE_HOLD_SECONDS", "600"))
 
 # --- Logging: one JSON object per line --------------------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

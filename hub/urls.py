@@ -3,22 +3,31 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.urls import include, path, re_path
-from django.views.generic import TemplateView
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from hub import observability
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("admin/", admin.site.urls),
     path("api/", include("oms.api.urls")),
+    path("api/sync/", include("channels_sync.api.urls")),
+    path("", include("payments.api.urls")),
+    path("api/", include("checkout.api.urls")),
+    path("api/members/", include("members.api.urls")),
+    path("api/live/", include("live.api.urls")),
+    path("api/search/", include("search.api.urls")),
+    path("api/social/", include("social.api.urls")),
+    path("s/", include("social.links_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/session/", include("webapp.api.urls")),
     path("api-auth/", include("rest_framework.urls")),
     path("healthz", observability.healthz, name="healthz"),
     path("readyz", observability.readyz, name="readyz"),
     path("metrics", observability.metrics, name="metrics"),
+    # The PWA shell for its client-side routes, /sw.js and /manifest.webmanifest.
+    path("", include("webapp.urls")),
 ]
 
 if settings.MEDIA_URL == "/media/":

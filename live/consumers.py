@@ -90,8 +90,6 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         self.backlog: list[str] = []
         self.bucket = TokenBucket(RATE_PER_SECOND, RATE_BURST)
         self.strikes: deque[float] = deque()
-        self.drops: dict[int, Drop] = {}
-        self.variants: dict[str, ProductVariant] = {}
         code = str(self.scope["url_route"]["kwargs"]["show"])
         user = self.scope.get("user")
         self.user: User | None = user if isinstance(user, User) and user.is_authenticated else None
@@ -162,7 +160,7 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             await self._error(error, ref)
 
     async def _error(self, error: DomainError, ref: Any) -> None:
-        frame = {"type": "error", "code": error.code, "message": error.message}
+        frame: dict[str, Any] = {"type": "error", "code": error.code, "message": error.message}
         if error.details:
             frame["details"] = error.details
         if ref is not None:
@@ -221,12 +219,15 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         name = user.get_username()
         await events.broadcast_async(
             hub.code,
-            dict(events.comment_event(cid=cid, author_id=user.pk, author=name, role=self.role, text=text, at=now)),
+            dict(
+                events.comment_event(
+                    cid=cid, author_id=user.pk, author=name, role=self.role, text=text, at=now
+                )
+            ),
         )
         hub.remember(CommentDraft(cid, user.pk, name, self.role, text, now))
         await self._reply(message, "comment.ok", cid=cid)
-        if self.role == "viewer" or message.get("buy", True):
-            await self._comment_buy(user, text, cid, message)
+        await self._comment_buy(user, text, cid, message)
 
     async def _comment_buy(self, user: User, text: str, cid: str, message: dict[str, Any]) -> None:
         try:
@@ -234,12 +235,11 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
                 show=self.show, buyer=user, text=text, cid=cid
             )
         except DomainError as error:
-            if _looks_like_buy(text):
-                await self._error(error, message.get("ref"))
+            await self._error(error, message.get("ref"))  # only raised for a buy intent
             return
         if outcome is None:
             return
-        intent, result = outcome
+        _intent, result = outcome
         await self._reply(message, "buy.result", via="comment", cid=cid, **result.as_dict())
         if result.status == "reserved":
             kick_drain(result.drop_id)
@@ -262,31 +262,36 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             found = await database_sync_to_async(drop_for_item)(show, show.pinned_item)
             if found is None:
                 raise InvalidMessage("nothing is on sale; name a 'drop'")
-            self.drops[found.pk] = found
             return found
         if not isinstance(drop_id, int) or isinstance(drop_id, bool):
             raise InvalidMessage("'drop' must be an integer")
-        cached = self.drops.get(drop_id)
+        assert self.hub is not None
+        cached = self.hub.drop_cache.get(drop_id)
         if cached is None or not quota.enabled():
             cached = await database_sync_to_async(
-                lambda: Drop.objects.select_related("item", "show__sales_channel")
-                .filter(pk=drop_id, show=self.show)
-                .first()
+                lambda: (
+                    Drop.objects.select_related("item", "show__sales_channel")
+                    .filter(pk=drop_id, show=self.show)
+                    .first()
+                )
             )()
             if cached is None:
                 raise InvalidMessage(f"no drop {drop_id} in this show")
-            self.drops[drop_id] = cached
+            self.hub.drop_cache[drop_id] = cached
         return cached
 
     async def _variant(self, drop: Drop, sku: str) -> ProductVariant:
-        variant = self.variants.get(sku)
-        if variant is None:
+        assert self.hub is not None
+        variant = self.hub.variant_cache.get(sku)
+        if variant is None or variant.product_id != drop.item.product_id:
             variant = await database_sync_to_async(
-                lambda: ProductVariant.objects.filter(sku=sku, product_id=drop.item.product_id).first()
+                lambda: ProductVariant.objects.filter(
+                    sku=sku, product_id=drop.item.product_id
+                ).first()
             )()
             if variant is None:
                 raise InvalidMessage(f"{sku} is not sold in this drop")
-            self.variants[sku] = variant
+            self.hub.variant_cache[sku] = variant
         return variant
 
     async def on_buy(self, message: dict[str, Any]) -> None:
@@ -295,16 +300,17 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         variant = await self._variant(drop, _str(message, "sku", limit=64))
         quantity = _int(message, "quantity", 1)
         key = _str(message, "key")
-        call = sync_to_async(drops.drop_buy, thread_sensitive=False) if quota.enabled() else (
-            database_sync_to_async(drops.drop_buy)
+        call = (
+            sync_to_async(drops.drop_buy, thread_sensitive=False)
+            if quota.enabled()
+            else (database_sync_to_async(drops.drop_buy))
         )
         result = await call(drop=drop, buyer=user, variant=variant, quantity=quantity, key=key)
         await self._reply(message, "buy.result", **result.as_dict())
         if result.status == "reserved" and not result.replayed:
             kick_drain(result.drop_id)
-            await events.broadcast_async(
-                self.show.code, events.event("room.drop_left", drop=drop.pk, left=result.left)
-            )
+            if result.left is not None:
+                self.hub.note_left(drop.pk, result.left)
 
     async def on_waitlist_join(self, message: dict[str, Any]) -> None:
         user = self._signed_in()
@@ -340,20 +346,26 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
 
     async def on_host_start(self, message: dict[str, Any]) -> None:
         await self._host_call(
-            message, lambda u: shows.transition_show(show=self.show, target=ShowStatus.LIVE, actor=u)
+            message,
+            lambda u: shows.transition_show(show=self.show, target=ShowStatus.LIVE, actor=u),
         )
 
     async def on_host_end(self, message: dict[str, Any]) -> None:
         await self._host_call(
-            message, lambda u: shows.transition_show(show=self.show, target=ShowStatus.ENDED, actor=u)
+            message,
+            lambda u: shows.transition_show(show=self.show, target=ShowStatus.ENDED, actor=u),
         )
 
     async def on_host_pin(self, message: dict[str, Any]) -> None:
         label = _str(message, "item", limit=16)
-        await self._host_call(message, lambda u: shows.show_pin(show=self.show, actor=u, label=label))
+        await self._host_call(
+            message, lambda u: shows.show_pin(show=self.show, actor=u, label=label)
+        )
 
     async def on_host_unpin(self, message: dict[str, Any]) -> None:
-        await self._host_call(message, lambda u: shows.show_pin(show=self.show, actor=u, label=None))
+        await self._host_call(
+            message, lambda u: shows.show_pin(show=self.show, actor=u, label=None)
+        )
 
     async def on_host_drop(self, message: dict[str, Any]) -> None:
         label = _str(message, "item", limit=16).upper()
@@ -417,7 +429,9 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         user_id, minutes = _int(message, "user"), _int(message, "minutes", 10)
         await self._mod_call(
             message,
-            lambda u: moderation.user_mute(show=self.show, actor=u, user_id=user_id, minutes=minutes),
+            lambda u: moderation.user_mute(
+                show=self.show, actor=u, user_id=user_id, minutes=minutes
+            ),
         )
 
     async def on_mod_ban(self, message: dict[str, Any]) -> None:
@@ -461,9 +475,3 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         "mod.slow_mode": on_mod_slow_mode,
         "mod.blocked_words": on_mod_blocked_words,
     }
-
-
-def _looks_like_buy(text: str) -> bool:
-    from live.intents import parse_buy_intent
-
-    return parse_buy_intent(text) is not None

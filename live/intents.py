@@ -35,14 +35,16 @@ SYNONYMS: tuple[frozenset[str], ...] = tuple(
     )
 )
 
-_CN_DIGITS = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+}  # fmt: skip
 _KEYWORD = re.compile(
-    r"^\s*(?:(?P<plus>\+\s*(?P<plusn>\d{1,2}))|(?P<mine>mine|我要|要了|拍)|"
-    r"(?P<buy>买|要|sold|buy)\b?)\s*(?P<rest>.*)$",
-    re.IGNORECASE,
+    r"^\s*(?:\+\s*(?P<plus>\d{1,2})|(?:mine|sold|buy)(?=\s|$)|我要|要了|拍|买|要)\s*(?P<rest>.*)$",
+    re.IGNORECASE | re.DOTALL,
 )
-_QTY = re.compile(r"(?:^|\s|x|×)(?P<n>\d{1,2}|[一两二三四五六七八九])\s*(?:件|个|pcs?)?(?=\s|$)", re.I)
+_SEPARATORS = re.compile("[\\s,.!?\uff0c\u3002\uff01\uff1f]+")
 _LABEL = re.compile(r"^[A-Za-z]{1,3}\d{1,4}$")
+_COUNTED = re.compile(r"^(?P<n>\d{1,2})(?:件|个|pcs|pc|x)?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -60,49 +62,39 @@ def _canonical(word: str) -> str:
     return lowered
 
 
-def parse_buy_intent(text: str, *, keywords: Iterable[str] = ()) -> BuyIntent | None:
+def _known(word: str) -> bool:
+    return any(word.lower() in group for group in SYNONYMS)
+
+
+def parse_buy_intent(text: str) -> BuyIntent | None:
     """A buy intent, or None when the comment is just chat."""
-    match = _KEYWORD.match(text)
-    extra = [k.lower() for k in keywords if k]
+    match = _KEYWORD.match(text or "")
     if match is None:
-        lowered = text.strip().lower()
-        hit = next((k for k in extra if lowered.startswith(k)), None)
-        if hit is None:
-            return None
-        rest = text.strip()[len(hit) :]
-        quantity = 1
-    else:
-        rest = match.group("rest") or ""
-        quantity = int(match.group("plusn")) if match.group("plus") else 1
-        if match.group("buy") and match.group("buy").isascii() and rest and not rest[0].isspace():
-            return None  # "buyer", "solder" are not keywords
-    tokens = re.split(r"[\s,，。!！]+", rest.replace("件", " ").replace("个", " "))
+        return None
+    quantity = int(match.group("plus")) if match.group("plus") else 1
     label: str | None = None
     hints: list[str] = []
-    for token in tokens:
-        if not token:
+    rest = match.group("rest")
+    for token in _SEPARATORS.split(rest):
+        if not token or token in ("件", "个"):
             continue
-        if token.isdigit() and len(token) <= 2 and not match_plus(match):
-            quantity = int(token)
+        counted = _COUNTED.match(token)
+        if counted:
+            quantity = int(counted.group("n"))
             continue
-        if token in _CN_DIGITS:
-            quantity = _CN_DIGITS[token]
+        if token.rstrip("件个") in _CN_DIGITS:
+            quantity = _CN_DIGITS[token.rstrip("件个")]
             continue
-        lead = re.match(r"^(\d{1,2})(\D+)$", token)
-        if lead and lead.group(2) not in ("",):
-            quantity = int(lead.group(1))
-            token = lead.group(2)
         if label is None and _LABEL.match(token) and _canonical(token) == token.lower():
             label = token.upper()
             continue
         hints.append(token)
     if not 1 <= quantity <= 99:
         return None
+    glued = rest and not text[: len(text) - len(rest)].endswith((" ", "\t"))
+    if glued and any(_canonical(h) == h.lower() and not _known(h) for h in hints):
+        return None  # "要不要看看" is chat, "要加大" is a buy
     return BuyIntent(label=label, quantity=quantity, hints=tuple(hints))
-
-
-def match_plus(match: re.Match[str] | None) -> bool:
-    return bool(match and match.group("plus"))
 
 
 def match_variant(variants: list[Any], hints: Iterable[str]) -> Any | None:

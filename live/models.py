@@ -64,9 +64,7 @@ class LineupItem(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["show", "label"], name="one_label_per_show")
-        ]
+        constraints = [models.UniqueConstraint(fields=["show", "label"], name="one_label_per_show")]
 
 
 class Drop(models.Model):
@@ -106,7 +104,9 @@ class DropClaim(models.Model):
     variant = models.ForeignKey(ProductVariant, on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=ClaimStatus.choices)
-    hold = models.ForeignKey(Hold, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    hold = models.ForeignKey(
+        Hold, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -93,14 +93,13 @@ class Take:
 
 
 def open_gate(*, drop_id: int, remaining: int) -> None:
-    """Create the counter once (NX): reopening never resets units already taken."""
+    """Start the counters of a new drop (clearing leftovers under the same id)."""
     k = keys(drop_id)
-    client().set(k["left"], remaining, nx=True)
-    try:
-        client().xgroup_create(k["claims"], CLAIMS_GROUP, id="0", mkstream=True)
-    except redis.ResponseError as error:
-        if "BUSYGROUP" not in str(error):
-            raise
+    pipe = client().pipeline(transaction=True)
+    pipe.delete(k["buyers"], k["keys"], k["given"], k["claims"])
+    pipe.set(k["left"], remaining)
+    pipe.xgroup_create(k["claims"], CLAIMS_GROUP, id="0", mkstream=True)
+    pipe.execute()
 
 
 def close_gate(*, drop_id: int) -> None:
@@ -108,7 +107,9 @@ def close_gate(*, drop_id: int) -> None:
     client().delete(keys(drop_id)["left"])
 
 
-def take(*, drop_id: int, buyer_id: int, key: str, quantity: int, limit: int, variant_id: int) -> Take:
+def take(
+    *, drop_id: int, buyer_id: int, key: str, quantity: int, limit: int, variant_id: int
+) -> Take:
     k = keys(drop_id)
     outcome, detail, left = _script(TAKE)(
         keys=[k["left"], k["buyers"], k["keys"], k["claims"]],
@@ -153,10 +154,12 @@ def repair(
     return bool(_script(REPAIR)(keys=[k["left"], k["claims"], k["buyers"]], args=args))
 
 
-def read_claims(*, drop_id: int, consumer: str, count: int = 200) -> list[tuple[str, dict[str, str]]]:
+def read_claims(
+    *, drop_id: int, consumer: str, count: int = 200
+) -> list[tuple[str, dict[str, str]]]:
     """New stream entries for this drainer, then entries a crashed drainer left unacked."""
     k = keys(drop_id)
-    got = client().xreadgroup(CLAIMS_GROUP, consumer, {k["claims"]: ">"}, count=count)
+    got: Any = client().xreadgroup(CLAIMS_GROUP, consumer, {k["claims"]: ">"}, count=count)
     entries: list[tuple[str, dict[str, str]]] = list(got[0][1]) if got else []
     if len(entries) < count:
         _next, stale, *_ = client().xautoclaim(

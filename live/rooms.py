@@ -34,7 +34,6 @@ from django.core.cache import cache
 from live import events
 from live.models import Show
 from live.selectors import RoomSettings, room_settings, show_dashboard
-from live.services import drops
 from live.services.comments import (
     CommentDraft,
     comments_store_batch,
@@ -124,6 +123,9 @@ class RoomHub:
         self.last_comment_at: dict[int, float] = {}
         self.viewers_total = 0
         self.dropped_total = 0
+        #: buy-path lookups shared by this process's connections (invalidated by events)
+        self.drop_cache: dict[int, Any] = {}
+        self.variant_cache: dict[str, Any] = {}
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -217,6 +219,7 @@ class RoomHub:
         elif kind == "room.pinned":
             self.changes["pinned"] = event.get("item")
         elif kind == "room.drop":
+            self.drop_cache.pop(int(event["drop"]["id"]), None)
             self.changes.setdefault("drops", {})[str(event["drop"]["id"])] = event["drop"]
         elif kind == "room.drop_left":
             self.changes.setdefault("drop_left", {})[str(event["drop"])] = event["left"]
@@ -235,9 +238,8 @@ class RoomHub:
             for viewer in list(self.viewers):
                 if viewer.user_id == event["user"]:
                     await viewer.kick(4403)
-        elif kind == "room.private":
-            if any(v.user_id == event["to"] for v in self.viewers):
-                self.private[int(event["to"])].append(event["item"])
+        elif kind == "room.private" and any(v.user_id == event["to"] for v in self.viewers):
+            self.private[int(event["to"])].append(event["item"])
 
     # ---- outbound frames -----------------------------------------------------------------
 
@@ -313,9 +315,7 @@ class RoomHub:
         show = await database_sync_to_async(Show.objects.select_related("sales_channel").get)(
             pk=self.show_id
         )
-        stats = await database_sync_to_async(show_dashboard)(
-            show, viewers_now=self.total_viewers()
-        )
+        stats = await database_sync_to_async(show_dashboard)(show, viewers_now=self.total_viewers())
         text = json.dumps({"type": "dashboard", **stats})
         for viewer in staff:
             await viewer.deliver(text)
@@ -341,25 +341,28 @@ class RoomHub:
             )
 
 
-# ---- Redis claim drainers: one per drop per process ---------------------------------------
+# ---- Redis claim drainers ---------------------------------------------------------------
 
-_draining: dict[int, asyncio.Task[None]] = {}
-_dirty: set[int] = set()
+#: A drain task asked for in this process within the window also covers takes made during
+#: it (the worker reads the whole stream), so a buying storm asks once per window per drop.
+DRAIN_DEBOUNCE_SECONDS = 0.1
+_last_kick: dict[int, float] = {}
 
 
 def kick_drain(drop_id: int) -> None:
-    """Make the Redis takes of a drop durable soon (coalesced: one drainer per drop)."""
-    _dirty.add(drop_id)
-    task = _draining.get(drop_id)
-    if task is None or task.done():
-        _draining[drop_id] = asyncio.create_task(_drain(drop_id))
+    """Ask a worker to make the Redis takes of a drop durable (claims and oms holds).
 
+    The drain runs in a Celery worker, not in the web process: making holds is database
+    work that would otherwise compete with fan-out for this process's CPU. The beat
+    reconcile also drains, so a lost kick delays a hold, never loses it.
+    """
+    now = time.monotonic()
+    if now - _last_kick.get(drop_id, 0.0) < DRAIN_DEBOUNCE_SECONDS:
+        return
+    _last_kick[drop_id] = now
+    from live.tasks import drop_claims_drain
 
-async def _drain(drop_id: int) -> None:
-    while drop_id in _dirty:
-        _dirty.discard(drop_id)
-        try:
-            await database_sync_to_async(drops.drop_claims_drain)(drop_id=drop_id)
-        except Exception:
-            logger.exception("drain failed; the beat task retries", extra={"drop": drop_id})
-            return
+    loop = asyncio.get_running_loop()
+    loop.run_in_executor(
+        None, lambda: drop_claims_drain.apply_async((drop_id,), countdown=DRAIN_DEBOUNCE_SECONDS)
+    )

@@ -52,14 +52,18 @@ def role_in_show(user: AnyUser | None, show: Show) -> str:
 
 
 def show_by_code(code: str) -> Show | None:
-    return Show.objects.select_related("host", "sales_channel", "pinned_item__product").filter(
-        code=code
-    ).first()
+    return (
+        Show.objects.select_related("host", "sales_channel", "pinned_item__product")
+        .filter(code=code)
+        .first()
+    )
 
 
 def open_drops(show: Show) -> list[Drop]:
     return list(
-        Drop.objects.filter(show=show, status=DropStatus.OPEN).select_related("item__product", "show")
+        Drop.objects.filter(show=show, status=DropStatus.OPEN).select_related(
+            "item__product", "show"
+        )
     )
 
 
@@ -109,6 +113,8 @@ class RoomSettings:
 
 
 def room_settings(show: Show) -> RoomSettings:
+    """Read fresh: moderation changes arrive as ``room.settings`` and are re-read here."""
+    show = Show.objects.get(pk=show.pk)
     now = timezone.now()
     staff = {show.host_id: "host"}
     for uid in ShowModerator.objects.filter(show=show).values_list("user_id", flat=True):
@@ -145,7 +151,7 @@ def recent_comments(show: Show, *, limit: int = 30) -> list[dict[str, Any]]:
 
 def room_snapshot(show: Show) -> dict[str, Any]:
     """The state a joining viewer starts from; frames after it carry changes only."""
-    from live.services.drops import drop_state  # noqa: PLC0415 - services import selectors
+    from live.services.drops import drop_state
 
     show.refresh_from_db()
     pinned = show.pinned_item
@@ -171,10 +177,10 @@ def show_dashboard(show: Show, *, viewers_now: int = 0) -> dict[str, Any]:
     claims = DropClaim.objects.filter(drop__show=show)
     hold_ids = [h for h in claims.values_list("hold_id", flat=True) if h is not None]
     paid = Order.objects.filter(hold_id__in=hold_ids, status__in=PAID_STATUSES)
-    paid_stats = paid.aggregate(n=Count("id"), gmv=Sum("total_amount"), buyers=Count("customer", distinct=True))
-    commenters = (
-        Comment.objects.filter(show=show).values("author_id").distinct().count()
+    paid_stats = paid.aggregate(
+        n=Count("id"), gmv=Sum("total_amount"), buyers=Count("customer", distinct=True)
     )
+    commenters = Comment.objects.filter(show=show).values("author_id").distinct().count()
     peak = max(show.peak_viewers, viewers_now)
     audience = max(peak, commenters, 1)
     return {

@@ -11,7 +11,9 @@ from live.selectors import drop_for_item
 from live.services.drops import BuyResult, drop_buy
 
 
-def comment_buy(*, show: Show, buyer: User, text: str, cid: str) -> tuple[BuyIntent, BuyResult] | None:
+def comment_buy(
+    *, show: Show, buyer: User, text: str, cid: str
+) -> tuple[BuyIntent, BuyResult] | None:
     """Buy what the comment asks for, once per comment id; None when it is just chat."""
     intent = parse_buy_intent(text)
     if intent is None:

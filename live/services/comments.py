@@ -27,7 +27,12 @@ class CommentDraft:
 
 
 def comment_check(
-    *, text: object, user_id: int, role: str, rules: RoomSettings, last_at: float | None,
+    *,
+    text: object,
+    user_id: int,
+    role: str,
+    rules: RoomSettings,
+    last_at: float | None,
     now: float | None = None,
 ) -> str:
     """Validate one comment against the room's rules; returns the cleaned text."""

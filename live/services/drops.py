@@ -242,7 +242,9 @@ def _hold_for(*, drop: Drop, buyer: User, variant: ProductVariant, quantity: int
 
 def _result(claim: DropClaim, *, replayed: bool, left: int | None = None) -> BuyResult:
     hold = claim.hold
-    expires = hold.expires_at if hold else claim.created_at + timedelta(seconds=claim.drop.hold_seconds)
+    expires = (
+        hold.expires_at if hold else claim.created_at + timedelta(seconds=claim.drop.hold_seconds)
+    )
     return BuyResult(
         status="held" if hold else "reserved",
         drop_id=claim.drop_id,
@@ -277,9 +279,7 @@ def _buy_database(
             raise DropNotOpen("this drop has ended")
         used = _units(locked, buyer.pk)
         if used + quantity > locked.per_buyer_limit:
-            raise BuyerLimitReached(
-                f"at most {locked.per_buyer_limit} per buyer", already=used
-            )
+            raise BuyerLimitReached(f"at most {locked.per_buyer_limit} per buyer", already=used)
         if locked.remaining < quantity:
             raise SoldOut("sold out", left=locked.remaining)
         hold = _hold_for(drop=locked, buyer=buyer, variant=variant, quantity=quantity)
@@ -296,6 +296,11 @@ def _buy_database(
         left = locked.remaining - quantity
         _announce_left(drop=locked, left=left)
         return _result(claim, replayed=False, left=left)
+
+
+def _announce_drop(drop: Drop) -> None:
+    code, state = drop.show.code, drop_state(drop)
+    after_commit(lambda: events.broadcast(code, events.event("room.drop", drop=state)))
 
 
 def _units(drop: Drop, buyer_id: int) -> int:
@@ -326,7 +331,9 @@ def _buy_redis(
     if took.outcome == "closed":
         raise DropNotOpen("this drop has ended")
     if took.outcome == "limit":
-        raise BuyerLimitReached(f"at most {drop.per_buyer_limit} per buyer", already=int(took.detail))
+        raise BuyerLimitReached(
+            f"at most {drop.per_buyer_limit} per buyer", already=int(took.detail)
+        )
     if took.outcome == "sold_out":
         raise SoldOut("sold out", left=int(took.detail))
     if took.outcome == "replay":
@@ -397,7 +404,7 @@ def drop_claim_materialise(
     """Make one Redis take durable: a claim row and the oms hold (idempotent)."""
     try:
         with transaction.atomic():
-            claim, created = DropClaim.objects.get_or_create(
+            claim, _created = DropClaim.objects.get_or_create(
                 drop=drop,
                 buyer_id=buyer_id,
                 key=key,
@@ -446,9 +453,9 @@ def _claim_move(claim: DropClaim, target: str, *, reason: str = "") -> None:
     claim.save(update_fields=["status", "reason", "hold"])
 
 
-def _notify(drop: Drop, user_id: int, kind: str, **payload: Any) -> None:
+def _notify(drop: Drop, user_id: int, kind: str, /, **payload: Any) -> None:
     code = drop.show.code
-    message = events.private_event(user_id, kind, drop=drop.pk, **payload)
+    message = events.private_event(user_id, kind, **{"drop": drop.pk, **payload})
     after_commit(lambda: events.broadcast(code, message))
 
 
@@ -469,7 +476,7 @@ def drop_claims_release(*, limit: int = 500) -> int:
             locked = locks.lock_claim(claim.pk)
             if locked.status != ClaimStatus.HELD:
                 continue
-            hold_status = Hold.objects.values_list("status", flat=True).get(pk=locked.hold_id)
+            hold_status = Hold.objects.values_list("status", flat=True).get(pk=claim.hold_id or 0)
             if hold_status == HoldStatus.CONVERTED:
                 _claim_move(locked, ClaimStatus.CONVERTED)
                 continue
@@ -491,13 +498,13 @@ def drop_claims_release(*, limit: int = 500) -> int:
         "show", "item"
     ):
         waitlist_serve(drop=drop)
-        after_commit(
-            lambda d=drop: events.broadcast(d.show.code, events.event("room.drop", drop=drop_state(d)))
-        )
+        _announce_drop(drop)
     return moved
 
 
-def waitlist_join(*, drop: Drop, user: User, variant: ProductVariant, quantity: int) -> WaitlistEntry:
+def waitlist_join(
+    *, drop: Drop, user: User, variant: ProductVariant, quantity: int
+) -> WaitlistEntry:
     """Queue a sold-out buyer; released units are offered in join order."""
     if variant.product_id != drop.item.product_id:
         raise InvalidMessage(f"{variant.sku} is not the product of this drop")
@@ -593,7 +600,8 @@ def drop_reconcile(*, drop: Drop, repair: bool = True) -> ReconcileReport:
     redis_left = int(seen_left) if seen_left != "" else None
     redis_buyers = quota.buyers(drop_id=drop.pk)
     buyers_drift = sum(
-        abs(redis_buyers.get(b, 0) - per_buyer.get(b, 0)) for b in set(redis_buyers) | set(per_buyer)
+        abs(redis_buyers.get(b, 0) - per_buyer.get(b, 0))
+        for b in set(redis_buyers) | set(per_buyer)
     )
     drift = (redis_left - expected) if redis_left is not None else 0
     repaired = False

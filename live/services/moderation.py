@@ -58,7 +58,9 @@ def user_mute(*, show: Show, actor: User, user_id: int, minutes: int) -> ShowMut
         raise NotAllowed("the host and moderators cannot be muted")
     with transaction.atomic():
         mute, _ = ShowMute.objects.update_or_create(
-            show=show, user_id=user_id, defaults={"until": timezone.now() + timedelta(minutes=minutes)}
+            show=show,
+            user_id=user_id,
+            defaults={"until": timezone.now() + timedelta(minutes=minutes)},
         )
         _audit(show, actor, "muted", {"user": user_id, "minutes": minutes})
         _settings_changed(show)

@@ -87,7 +87,13 @@ class PaymentProvider(Protocol):
     def query(self, *, reference: str) -> TradeState: ...
 
     def refund(
-        self, *, reference: str, refund_reference: str, amount: int, total: int, currency: str,
+        self,
+        *,
+        reference: str,
+        refund_reference: str,
+        amount: int,
+        total: int,
+        currency: str,
         reason: str,
     ) -> RefundState: ...
 

@@ -13,6 +13,7 @@ import json
 import re
 import secrets
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -51,19 +52,37 @@ def _now_iso() -> str:
 
 
 class WeChatPaySimulator(SimulatorServer):
-    def __init__(self, *, mchid: str = "1900000109", appid: str = "wxd678efh567hg6787") -> None:
+    def __init__(
+        self,
+        *,
+        mchid: str = "1900000109",
+        appid: str = "wxd678efh567hg6787",
+        keys: dict[str, str] | None = None,
+    ) -> None:
+        """Fresh test keys, or ``keys`` from ``key_state()`` (the demo keeps them on disk)."""
         super().__init__()
         self.mchid = mchid
         self.appid = appid
-        self.apiv3_key = secrets.token_hex(16)  # 32 ASCII characters, as WeChat issues them
-        merchant = rsa_keypair()
-        platform = rsa_keypair()
-        self.merchant_private_pem = merchant.private_pem
-        self.merchant_public_key = load_pem_public_key(merchant.public_pem.encode())
-        self.merchant_serial = secrets.token_hex(20).upper()
-        self.platform_private_key = load_pem_private_key(platform.private_pem.encode(), None)
-        self.platform_public_pem = platform.public_pem
-        self.public_key_id = f"PUB_KEY_ID_{secrets.token_hex(12).upper()}"
+        if keys is None:
+            merchant, platform = rsa_keypair(), rsa_keypair()
+            keys = {
+                "apiv3_key": secrets.token_hex(16),  # 32 ASCII characters, as WeChat issues
+                "merchant_private": merchant.private_pem,
+                "merchant_public": merchant.public_pem,
+                "merchant_serial": secrets.token_hex(20).upper(),
+                "platform_private": platform.private_pem,
+                "platform_public": platform.public_pem,
+                "public_key_id": f"PUB_KEY_ID_{secrets.token_hex(12).upper()}",
+            }
+        self.keys = keys
+        self.apiv3_key = keys["apiv3_key"]
+        self.merchant_private_pem = keys["merchant_private"]
+        self.merchant_public_key = load_pem_public_key(keys["merchant_public"].encode())
+        self.merchant_serial = keys["merchant_serial"]
+        self.platform_private_key = load_pem_private_key(keys["platform_private"].encode(), None)
+        self.platform_public_pem = keys["platform_public"]
+        self.public_key_id = keys["public_key_id"]
+        self.gateway_url = ""
         self.trades: dict[str, Trade] = {}
         self.requests_seen: list[tuple[str, str]] = []
 
@@ -77,7 +96,7 @@ class WeChatPaySimulator(SimulatorServer):
             "apiv3_key": self.apiv3_key,
             "public_key": self.platform_public_pem,
             "public_key_id": self.public_key_id,
-            "gateway": self.base_url,
+            "gateway": self.gateway_url or self.base_url,
             "notify_url": notify_url,
         }
 
@@ -100,7 +119,9 @@ class WeChatPaySimulator(SimulatorServer):
             "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
         }
 
-    def _check_authorization(self, method: str, path: str, headers: dict[str, str], body: bytes) -> str:
+    def _check_authorization(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> str:
         header = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
         scheme, _, params = header.partition(" ")
         if scheme != "WECHATPAY2-SHA256-RSA2048":
@@ -293,7 +314,9 @@ class WeChatPaySimulator(SimulatorServer):
         """The signed ``TRANSACTION.SUCCESS`` callback for a paid trade."""
         trade = self.trades[out_trade_no]
         resource = self._trade_json(trade)
-        event = "TRANSACTION.SUCCESS" if trade.state in ("SUCCESS", "REFUND") else "TRANSACTION.CLOSED"
+        event = (
+            "TRANSACTION.SUCCESS" if trade.state in ("SUCCESS", "REFUND") else "TRANSACTION.CLOSED"
+        )
         return self._envelope(event, "transaction", resource, "支付成功")
 
     def refund_notification(self, out_refund_no: str) -> tuple[dict[str, str], bytes]:

@@ -82,7 +82,9 @@ class AlipayProvider:
 
     def parse_notification(self, *, headers: Mapping[str, str], body: bytes) -> Notification:
         try:
-            data = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True))
+            data = dict(
+                parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+            )
         except (UnicodeDecodeError, ValueError):
             raise NotificationRejected("malformed Alipay notification") from None
         signature = data.pop("sign", "")
@@ -129,7 +131,13 @@ class AlipayProvider:
         )
 
     def refund(
-        self, *, reference: str, refund_reference: str, amount: int, total: int, currency: str,
+        self,
+        *,
+        reference: str,
+        refund_reference: str,
+        amount: int,
+        total: int,
+        currency: str,
         reason: str,
     ) -> RefundState:
         data = self._server(
@@ -141,7 +149,9 @@ class AlipayProvider:
             refund_reason=reason[:256],
         )
         if data.get("code") != SUCCESS:
-            raise ProviderError(f"Alipay refused the refund: {data.get('sub_msg') or data.get('msg')}")
+            raise ProviderError(
+                f"Alipay refused the refund: {data.get('sub_msg') or data.get('msg')}"
+            )
         # Alipay refunds synchronously: code 10000 means the money moved.
         return RefundState(
             refund_reference=refund_reference,

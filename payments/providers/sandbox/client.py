@@ -121,7 +121,13 @@ class SandboxProvider:
         )
 
     def refund(
-        self, *, reference: str, refund_reference: str, amount: int, total: int, currency: str,
+        self,
+        *,
+        reference: str,
+        refund_reference: str,
+        amount: int,
+        total: int,
+        currency: str,
         reason: str,
     ) -> RefundState:
         trade = self.trade(reference)

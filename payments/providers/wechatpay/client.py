@@ -173,7 +173,13 @@ class WeChatPayProvider:
         return self._trade(data)
 
     def refund(
-        self, *, reference: str, refund_reference: str, amount: int, total: int, currency: str,
+        self,
+        *,
+        reference: str,
+        refund_reference: str,
+        amount: int,
+        total: int,
+        currency: str,
         reason: str,
     ) -> RefundState:
         code, data = self._call(

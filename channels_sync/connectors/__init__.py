@@ -1,0 +1,1 @@
+"""Marketplace connectors: one typed Protocol (``base.Connector``), an explicit registry."""

@@ -1,0 +1,1 @@
+"""Shopify: HMAC webhooks, Admin REST for orders/fulfilments, GraphQL for inventory."""

@@ -1,0 +1,1 @@
+"""Taobao/Tmall Open Platform (TOP): signed ``/router/rest`` calls; orders are pulled."""

@@ -1,0 +1,27 @@
+import { createRouter, createWebHistory } from 'vue-router'
+
+// Keep in step with webapp/urls.py SPA_ROUTES, which serves index.html for these paths.
+// Pages are lazy so the first load carries only the shell and the page shown.
+export const router = createRouter({
+  history: createWebHistory('/'),
+  routes: [
+    { path: '/', name: 'home', component: () => import('./views/HomeView.vue') },
+    { path: '/search', name: 'search', component: () => import('./views/HomeView.vue') },
+    { path: '/p/:slug', name: 'product', component: () => import('./views/ProductView.vue'), props: true },
+    { path: '/login', name: 'login', component: () => import('./views/LoginView.vue') },
+    { path: '/orders', name: 'orders', component: () => import('./views/OrdersView.vue') },
+    { path: '/orders/:number', name: 'order', component: () => import('./views/OrderView.vue'), props: true },
+    { path: '/staff', name: 'staff', component: () => import('./views/staff/InboxView.vue') },
+    { path: '/staff/pick-list', name: 'staff-pick-list', component: () => import('./views/staff/PickListView.vue') },
+    { path: '/staff/handover', name: 'staff-handover', component: () => import('./views/staff/HandoverView.vue') },
+    { path: '/staff/orders/:number', name: 'staff-order', component: () => import('./views/staff/OrderView.vue'), props: true },
+    // Extension point: the live room (docs/live-protocol.md) mounts at /live/:show.
+    { path: '/:rest(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue') },
+  ],
+  scrollBehavior: () => ({ top: 0 }),
+})
+
+router.afterEach(() => {
+  // Move focus to the new page's heading so screen readers announce the navigation.
+  requestAnimationFrame(() => document.querySelector<HTMLElement>('main h1')?.focus())
+})

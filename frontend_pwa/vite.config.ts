@@ -1,0 +1,59 @@
+import { defineConfig } from 'vite'
+import vue from '@vitejs/plugin-vue'
+import { VitePWA } from 'vite-plugin-pwa'
+
+// Assets are Django static files under /static/pwa/ (whitenoise); index.html, sw.js and
+// manifest.webmanifest are also served from the site root by webapp.views.
+const BASE = '/static/pwa/'
+
+export default defineConfig({
+  base: BASE,
+  build: { outDir: 'dist', emptyOutDir: true, sourcemap: false, target: 'es2020' },
+  plugins: [
+    vue(),
+    VitePWA({
+      // registered by src/pwa.ts at /sw.js with scope "/", not from /static/pwa/
+      injectRegister: false,
+      registerType: 'autoUpdate',
+      filename: 'sw.js',
+      manifestFilename: 'manifest.webmanifest',
+      includeAssets: ['icons/icon.svg'],
+      manifest: {
+        id: '/',
+        name: 'LiveHub',
+        short_name: 'LiveHub',
+        description: 'Live shopping and pick-up in store',
+        lang: 'zh-CN',
+        start_url: '/',
+        scope: '/',
+        display: 'standalone',
+        background_color: '#ffffff',
+        theme_color: '#b4231f',
+        icons: [
+          { src: `${BASE}icons/icon-192.png`, sizes: '192x192', type: 'image/png' },
+          { src: `${BASE}icons/icon-512.png`, sizes: '512x512', type: 'image/png' },
+          { src: `${BASE}icons/icon-512.png`, sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+        ],
+      },
+      workbox: {
+        inlineWorkboxRuntime: true,
+        globPatterns: ['**/*.{js,css,html,svg,png,woff2}'],
+        modifyURLPrefix: { '': BASE },
+        navigateFallback: `${BASE}index.html`,
+        navigateFallbackDenylist: [
+          /^\/api/, /^\/admin/, /^\/ws\//, /^\/media\//, /^\/s\//, /^\/payments\//,
+          /^\/healthz/, /^\/readyz/, /^\/metrics/, /^\/static\/(?!pwa\/)/,
+        ],
+        runtimeCaching: [
+          {
+            // the catalogue stays browsable offline
+            urlPattern: ({ url }) =>
+              url.pathname.startsWith('/api/products') || url.pathname === '/api/locations/',
+            handler: 'StaleWhileRevalidate',
+            options: { cacheName: 'catalogue', expiration: { maxEntries: 200, maxAgeSeconds: 86400 } },
+          },
+        ],
+      },
+    }),
+  ],
+})

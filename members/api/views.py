@@ -1,0 +1,121 @@
+"""Member endpoints: sign-in (code, password, WeChat) and the member's own summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import login
+from django.contrib.auth.models import User
+from django.http import HttpRequest
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from checkout.services import cart_merge
+from hub.api import acting_user
+from hub.kernel.ids import opaque_token
+from members import signin
+from members.errors import SignInFailed
+from members.models import PointsEntry
+from members.services import member_tier, points_balance
+
+
+def _client_ip(request: Request) -> str:
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def _signed_in(request: Request, user: User) -> Response:
+    """Log the user in and fold the anonymous session's cart into theirs."""
+    anonymous_session = request.session.session_key or ""
+    django_request: HttpRequest = request._request
+    login(django_request, user, backend="django.contrib.auth.backends.ModelBackend")
+    merged = cart_merge(session_key=anonymous_session, user=user) if anonymous_session else 0
+    return Response({"user": user.username, "merged_cart_lines": merged})
+
+
+class OtpRequestView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[type] = []
+
+    class Input(serializers.Serializer[Any]):
+        phone = serializers.CharField(max_length=20)
+
+    @extend_schema(request=Input)
+    def post(self, request: Request) -> Response:
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        signin.otp_request(phone=data.validated_data["phone"], client_ip=_client_ip(request))
+        return Response({"sent": True}, status=202)
+
+
+class OtpVerifyView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[type] = []
+
+    class Input(serializers.Serializer[Any]):
+        phone = serializers.CharField(max_length=20)
+        code = serializers.CharField(max_length=6)
+
+    @extend_schema(request=Input)
+    def post(self, request: Request) -> Response:
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = signin.otp_verify(**data.validated_data)
+        return _signed_in(request, user)
+
+
+class PasswordSignInView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[type] = []
+
+    class Input(serializers.Serializer[Any]):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=256)
+
+    @extend_schema(request=Input)
+    def post(self, request: Request) -> Response:
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _signed_in(request, signin.password_sign_in(**data.validated_data))
+
+
+class WeChatAuthorizeView(APIView):
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request) -> Response:
+        state = opaque_token(12)
+        request.session["wechat_oauth_state"] = state
+        return Response({"authorize_url": signin.wechat_authorize_url(state=state)})
+
+
+class WeChatCallbackView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[type] = []
+
+    def get(self, request: Request) -> Response:
+        expected = request.session.pop("wechat_oauth_state", None)
+        if not expected or request.query_params.get("state") != expected:
+            raise SignInFailed("WeChat sign-in state does not match; start again")
+        return _signed_in(request, signin.wechat_sign_in(code=request.query_params.get("code", "")))
+
+
+class MeView(APIView):
+    def get(self, request: Request) -> Response:
+        user = acting_user(request)
+        tier = member_tier(user)
+        ledger = PointsEntry.objects.filter(user=user).order_by("-id")[:50]
+        return Response(
+            {
+                "user": user.username,
+                "tier": tier.code if tier else None,
+                "points": points_balance(user),
+                "ledger": [
+                    {"kind": e.kind, "delta": e.delta, "order": e.order_number,
+                     "expires_at": e.expires_at, "created_at": e.created_at}
+                    for e in ledger
+                ],
+            }
+        )
