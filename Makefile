@@ -23,6 +23,9 @@ demo: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py load_demo_data
+	$(PY) manage.py load_sync_demo
+	$(PY) manage.py load_social_demo
+	$(PY) manage.py load_live_demo
 	$(PY) manage.py load_checkout_demo
 	@echo ""
 	@echo "LiveHub demo"
@@ -48,4 +51,8 @@ type: venv
 
 bench: venv
 	$(PY) bench/stock_contention.py --quick
+	$(PY) bench/payment_notifications.py --quick
+	$(PY) bench/live_fanout.py --quick
+	$(PY) bench/flash_sale.py --quick
 	$(PY) bench/search.py --quick
+	$(PY) bench/video_pipeline.py --quick

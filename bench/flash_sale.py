@@ -25,7 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from live_fanout import (  # noqa: E402
+from live_fanout import (
     DEFAULT_DATABASE_URL,
     DEFAULT_REDIS_URL,
     connect_all,
@@ -152,7 +152,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="500 buyers for 150 units")
     parser.add_argument("--buyers", type=int, default=2000)
     parser.add_argument("--quota", type=int, default=500)
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+    parser.add_argument(
+        "--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    )
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL)
     args = parser.parse_args()
     if args.quick:
@@ -200,7 +202,9 @@ def main() -> None:
 
     # Baseline: exactly K units of stock, each buy locks the row
     _show2, _item2, variant2 = make_show(host.pk, stock_units=args.quota)
-    proc, port = start_daphne({**env, "LIVEHUB_BENCH_BASELINE": "1"}, "bench.flash_sale:baseline_app")
+    proc, port = start_daphne(
+        {**env, "LIVEHUB_BENCH_BASELINE": "1"}, "bench.flash_sale:baseline_app"
+    )
     try:
         base = asyncio.run(
             run_sale(

@@ -16,7 +16,6 @@ import json
 import os
 import random
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -27,19 +26,111 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
 
-ADJ_EN = ["Red", "Blue", "Green", "White", "Black", "Silk", "Cotton", "Linen", "Ceramic",
-          "Bamboo", "Steel", "Wooden", "Porcelain", "Leather", "Woollen", "Organic"]
-NOUN_EN = ["Tee", "Shirt", "Mug", "Teapot", "Kettle", "Scarf", "Bag", "Wallet", "Lamp",
-           "Bowl", "Chopsticks", "Jacket", "Dress", "Sneakers", "Umbrella", "Notebook"]
-ADJ_ZH = ["红色", "蓝色", "绿色", "白色", "黑色", "真丝", "纯棉", "亚麻", "陶瓷", "竹制",
-          "不锈钢", "木质", "青花瓷", "真皮", "羊毛", "有机"]
-NOUN_ZH = ["T恤", "衬衫", "马克杯", "茶壶", "水壶", "围巾", "包", "钱包", "台灯", "碗",
-           "筷子", "夹克", "连衣裙", "运动鞋", "雨伞", "笔记本"]
+ADJ_EN = [
+    "Red",
+    "Blue",
+    "Green",
+    "White",
+    "Black",
+    "Silk",
+    "Cotton",
+    "Linen",
+    "Ceramic",
+    "Bamboo",
+    "Steel",
+    "Wooden",
+    "Porcelain",
+    "Leather",
+    "Woollen",
+    "Organic",
+]
+NOUN_EN = [
+    "Tee",
+    "Shirt",
+    "Mug",
+    "Teapot",
+    "Kettle",
+    "Scarf",
+    "Bag",
+    "Wallet",
+    "Lamp",
+    "Bowl",
+    "Chopsticks",
+    "Jacket",
+    "Dress",
+    "Sneakers",
+    "Umbrella",
+    "Notebook",
+]
+ADJ_ZH = [
+    "红色",
+    "蓝色",
+    "绿色",
+    "白色",
+    "黑色",
+    "真丝",
+    "纯棉",
+    "亚麻",
+    "陶瓷",
+    "竹制",
+    "不锈钢",
+    "木质",
+    "青花瓷",
+    "真皮",
+    "羊毛",
+    "有机",
+]
+NOUN_ZH = [
+    "T恤",
+    "衬衫",
+    "马克杯",
+    "茶壶",
+    "水壶",
+    "围巾",
+    "包",
+    "钱包",
+    "台灯",
+    "碗",
+    "筷子",
+    "夹克",
+    "连衣裙",
+    "运动鞋",
+    "雨伞",
+    "笔记本",
+]
 CATEGORIES = ["apparel", "home", "food", "beauty", "electronics", "toys", "sports", "books"]
-SUGGEST_PREFIXES = ["re", "cot", "cera", "porc", "blue sh", "stee", "bamb", "红色", "陶瓷",
-                    "不锈", "青花", "纯棉t", "leath", "wool", "orga", "ceramc m"]
-SEARCHES = ["cotton tee", "ceramic mug", "steel kettle", "纯棉", "陶瓷马克杯", "青花瓷茶壶",
-            "leather wallet", "silk scarf", "bambo bowl", "真丝围巾", "organic", "lamp"]
+SUGGEST_PREFIXES = [
+    "re",
+    "cot",
+    "cera",
+    "porc",
+    "blue sh",
+    "stee",
+    "bamb",
+    "红色",
+    "陶瓷",
+    "不锈",
+    "青花",
+    "纯棉t",
+    "leath",
+    "wool",
+    "orga",
+    "ceramc m",
+]
+SEARCHES = [
+    "cotton tee",
+    "ceramic mug",
+    "steel kettle",
+    "纯棉",
+    "陶瓷马克杯",
+    "青花瓷茶壶",
+    "leather wallet",
+    "silk scarf",
+    "bambo bowl",
+    "真丝围巾",
+    "organic",
+    "lamp",
+]
 
 
 def make_docs(n: int, seed: int = 7) -> list:
@@ -59,7 +150,7 @@ def make_docs(n: int, seed: int = 7) -> list:
                 name_en=name_en,
                 name_zh=name_zh,
                 description_en=f"{name_en}, model {rnd.randrange(10**6)}",
-                description_zh=f"{name_zh}，精选好物",
+                description_zh=f"{name_zh} 精选好物",
                 category=CATEGORIES[i % len(CATEGORIES)],
                 price_amount=rnd.randrange(500, 100000),
                 currency="CNY",
@@ -187,7 +278,9 @@ def main() -> None:
         try:
             es_docs = docs if server is None else docs[: min(len(docs), 20_000)]
             es = run_backend(
-                ElasticBackend(url=url, index="livehub-bench-products"), es_docs, max(1, rounds // 3)
+                ElasticBackend(url=url, index="livehub-bench-products"),
+                es_docs,
+                max(1, rounds // 3),
             )
             print("elasticsearch-protocol", es)
             result["elastic"] = {"docs": len(es_docs), **es}
@@ -195,10 +288,12 @@ def main() -> None:
             if server is not None:
                 server.close()
     result["suggest_speedup_vs_naive"] = round(
-        float(result["naive_suggest_p95_ms"]) / max(float(result["suggest_p95_ms"]), 0.01), 1  # type: ignore[arg-type]
+        float(result["naive_suggest_p95_ms"]) / max(float(result["suggest_p95_ms"]), 0.01),
+        1,  # type: ignore[arg-type]
     )
     result["search_speedup_vs_naive"] = round(
-        float(result["naive_search_p95_ms"]) / max(float(result["search_p95_ms"]), 0.01), 1  # type: ignore[arg-type]
+        float(result["naive_search_p95_ms"]) / max(float(result["search_p95_ms"]), 0.01),
+        1,  # type: ignore[arg-type]
     )
     print(json.dumps(result))
 

@@ -47,7 +47,9 @@ def schedule_webhook(delivery_id: int) -> None:
 
 
 def _stock_changed(payload: dict[str, Any]) -> None:
-    if stock_change_mark(variant_id=int(payload["variant_id"]), location_id=int(payload["location_id"])):
+    if stock_change_mark(
+        variant_id=int(payload["variant_id"]), location_id=int(payload["location_id"])
+    ):
         after_commit(schedule_stock_push)
 
 

@@ -69,7 +69,9 @@ def rate_gate_wait(*, key: str, rate_per_s: float, burst: float | None = None) -
     burst = burst if burst is not None else max(1.0, rate_per_s)
     if settings.REDIS_URL:
         wait = float(
-            _redis_script()(keys=[f"livehub:sync-rate:{key}"], args=[rate_per_s, burst, time.time()])
+            _redis_script()(
+                keys=[f"livehub:sync-rate:{key}"], args=[rate_per_s, burst, time.time()]
+            )
         )
     else:
         wait = _local.reserve(key, rate_per_s, burst)

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 
 from checkout import selectors
 from checkout.errors import EmptyCart, InvalidCheckout
+from checkout.live_prices import live_prices_for
 from checkout.models import Address, Cart, CartLine
 from checkout.pricing import Quote, price_quote
 from hub.kernel.audit import audit_record
@@ -268,6 +269,10 @@ def checkout_from_hold(
         raise InvalidCheckout("no such hold for you")
     if hold.status != HoldStatus.ACTIVE:
         raise InvalidCheckout(f"the hold is {hold.status}, not active")
+    if live_prices is None and hold.kind == Hold.Kind.LIVE_DROP:
+        live_prices = live_prices_for(hold)
+        if live_prices is None:
+            raise InvalidCheckout("the live price of this hold is unknown; buy it in the room")
     quantities: dict[ProductVariant, int] = {}
     for line in hold.lines.select_related("variant"):
         quantities[line.variant] = quantities.get(line.variant, 0) + line.quantity

@@ -54,6 +54,13 @@ def _commands(*, host: str, port: int) -> dict[str, list[str]]:
             *(python, "-m", "celery", "-A", "hub", "beat"),
             *("-l", "INFO", "--schedule", str(schedule)),
         ],
+        # WHIP ingest → HLS (live.video): media work stays out of the web process.
+        "media": [python, str(settings.BASE_DIR / "manage.py"), "run_media_worker"],
+        # Marketplace simulators for the demo (channels_sync); not part of production.
+        "simulators": [
+            *(python, "-m", "django", "run_sync_simulators"),
+            *("--webhook-base", f"http://{host}:{port}"),
+        ],
     }
 
 

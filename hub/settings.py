@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "oms",
     "channels_sync",
     "live",
+    "live.video",
     "social",
     "search",
     "payments",
@@ -181,6 +182,10 @@ SOCIAL_REWARD_RATE_BPS = int(os.environ.get("SOCIAL_REWARD_RATE_BPS", "1000"))
 #: Cap on the total reward as a share of attributed sales, in basis points; never above
 #: 3000 (30%, the Chinese direct-selling limit) whatever is configured.
 SOCIAL_REWARD_CAP_BPS = int(os.environ.get("SOCIAL_REWARD_CAP_BPS", "3000"))
+#: WeChat Official Account (JS-SDK share cards, OAuth sign-in); empty disables WeChat.
+WECHAT_APP_ID = os.environ.get("WECHAT_APP_ID", "")
+WECHAT_APP_SECRET = os.environ.get("WECHAT_APP_SECRET", "")
+WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com/")
 
 # --- I18N / time ------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -260,6 +265,20 @@ PASSWORD_HASHERS = [
 ]
 #: how long a live-drop buy keeps its units before they return to the drop (and waitlist)
 LIVEHUB_LIVE_HOLD_SECONDS = int(os.environ.get("LIVEHUB_LIVE_HOLD_SECONDS", "600"))
+
+# --- Live video (live.video): media worker, HLS ------------------------------------------
+#: Unix socket of the embedded media worker (used when REDIS_URL is unset).
+LIVEHUB_MEDIA_WORKER_SOCKET = os.environ.get(
+    "LIVEHUB_MEDIA_WORKER_SOCKET", str(DATA_DIR / "media-worker.sock")
+)
+LIVEHUB_VIDEO_SEGMENT_SECONDS = float(os.environ.get("LIVEHUB_VIDEO_SEGMENT_SECONDS", "1"))
+LIVEHUB_VIDEO_MAX_HEIGHT = int(os.environ.get("LIVEHUB_VIDEO_MAX_HEIGHT", "720"))
+#: WebRTC (WHEP) playback seats per live show for co-hosts/moderators; each costs an encode
+LIVEHUB_VIDEO_WHEP_SEATS = int(os.environ.get("LIVEHUB_VIDEO_WHEP_SEATS", "2"))
+#: STUN/TURN URLs for the media worker's ICE agent (comma-separated; empty = host only)
+LIVEHUB_VIDEO_ICE_SERVERS = [
+    u for u in os.environ.get("LIVEHUB_VIDEO_ICE_SERVERS", "").split(",") if u
+]
 
 # --- Logging: one JSON object per line --------------------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("payments.api.urls")),
     path("api/", include("checkout.api.urls")),
     path("api/members/", include("members.api.urls")),
+    path("api/live/video/", include("live.video.api.urls")),
     path("api/live/", include("live.api.urls")),
     path("api/search/", include("search.api.urls")),
     path("api/social/", include("social.api.urls")),

@@ -309,7 +309,7 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         await self._reply(message, "buy.result", **result.as_dict())
         if result.status == "reserved" and not result.replayed:
             kick_drain(result.drop_id)
-            if result.left is not None:
+            if result.left is not None and self.hub is not None:
                 self.hub.note_left(drop.pk, result.left)
 
     async def on_waitlist_join(self, message: dict[str, Any]) -> None:

@@ -125,6 +125,7 @@ class RoomHub:
         self.dropped_total = 0
         #: buy-path lookups shared by this process's connections (invalidated by events)
         self.drop_cache: dict[int, Any] = {}
+        self.local_left: dict[int, int] = {}
         self.variant_cache: dict[str, Any] = {}
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -184,6 +185,12 @@ class RoomHub:
                 if now - last_presence >= PRESENCE_SECONDS:
                     last_presence = now
                     await self._publish_presence()
+                if self.local_left:
+                    left, self.local_left = self.local_left, {}
+                    for drop_id, units in left.items():
+                        await events.broadcast_async(
+                            self.code, events.event("room.drop_left", drop=drop_id, left=units)
+                        )
                 if self.local_likes:
                     delta, self.local_likes = self.local_likes, 0
                     await events.broadcast_async(
@@ -321,6 +328,10 @@ class RoomHub:
             await viewer.deliver(text)
 
     # ---- writes that this process owns -----------------------------------------------------
+
+    def note_left(self, drop_id: int, left: int) -> None:
+        """Units left after a local buy; published once per tick, not once per buy."""
+        self.local_left[drop_id] = left
 
     def remember(self, draft: CommentDraft) -> None:
         self.unsaved.append(draft)

@@ -29,9 +29,7 @@ class MemberProfile(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="member"
     )
     phone = models.CharField(max_length=20, unique=True, null=True, blank=True)
-    wechat_openid = models.CharField(
-        max_length=64, unique=True, null=True, blank=True
-    )
+    wechat_openid = models.CharField(max_length=64, unique=True, null=True, blank=True)
     birthday = models.DateField(null=True, blank=True)
     tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.SET_NULL)
     last_birthday_reward_year = models.PositiveIntegerField(null=True, blank=True)
@@ -93,4 +91,44 @@ class CouponRedemption(models.Model):
     order_number = models.CharField(max_length=16, unique=True)
     amount = models.PositiveBigIntegerField()
     reversed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class BlocklistEntry(models.Model):
+    """A phone, device, IP, address or user that may not pay."""
+
+    class Kind(models.TextChoices):
+        USER = "user", _("User")
+        PHONE = "phone", _("Phone")
+        DEVICE = "device", _("Device")
+        IP = "ip", _("IP address")
+        ADDRESS = "address", _("Address")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    value = models.CharField(max_length=200)  #: addresses are normalised (see risk.py)
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="one_block_entry")]
+
+
+class RiskAssessment(models.Model):
+    """The risk check an order passed (or failed) before payment; staff decide flagged ones."""
+
+    class Status(models.TextChoices):
+        CLEAR = "clear", _("Clear")
+        FLAGGED = "flagged", _("Flagged for review")
+        APPROVED = "approved", _("Approved by staff")
+        REJECTED = "rejected", _("Rejected by staff")
+
+    order = models.OneToOneField("oms.Order", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    reasons = models.JSONField(default=list)  #: shown to staff, e.g. "5 orders in 1 hour"
+    device_id = models.CharField(max_length=64, blank=True, db_index=True)
+    client_ip = models.CharField(max_length=45, blank=True, db_index=True)
+    address_key = models.CharField(max_length=64, blank=True, db_index=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -35,7 +35,9 @@ IP_LIMITS = (("otp:ip:hour", 20, 3600),)
 
 
 def _hash(phone: str, code: str) -> str:
-    return hmac.new(settings.SECRET_KEY.encode(), f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(
+        settings.SECRET_KEY.encode(), f"{phone}:{code}".encode(), hashlib.sha256
+    ).hexdigest()
 
 
 def _hit(prefix: str, subject: str, limit: int, window: int) -> bool:
@@ -64,8 +66,8 @@ def otp_request(*, phone: str, client_ip: str) -> None:
     code = f"{secrets.randbelow(10**6):06d}"
     cache.set(f"otp:code:{phone}", {"hash": _hash(phone, code), "tries": 0}, CODE_TTL_SECONDS)
     sms_backend().send(
-        phone=phone, message=_("Your LiveHub code is %(code)s. It expires in 5 minutes.")
-        % {"code": code}
+        phone=phone,
+        message=_("Your LiveHub code is %(code)s. It expires in 5 minutes.") % {"code": code},
     )
 
 

@@ -23,7 +23,7 @@ class ConsoleSmsBackend:
     def send(self, *, phone: str, message: str) -> None:
         ConsoleSmsBackend.outbox = [*ConsoleSmsBackend.outbox[-99:], (phone, message)]
         logger.info("sms", extra={"phone": phone, "sms": message})
-        print(f"[sms to {phone}] {message}", flush=True)  # noqa: T201 - the console backend
+        print(f"[sms to {phone}] {message}", flush=True)
 
 
 def sms_backend() -> SmsBackend:

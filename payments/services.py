@@ -25,6 +25,7 @@ from hub.kernel.errors import InvalidTransition
 from hub.kernel.ids import opaque_token
 from hub.kernel.outbox import outbox_publish
 from hub.kernel.states import can_transition, require_transition
+from members.risk import risk_check_before_payment
 from oms.models import Order
 from oms.services.orders import order_mark_paid
 from oms.states import OrderStatus
@@ -111,6 +112,7 @@ def payment_create(
     client_ip: str = "",
     openid: str = "",
     return_url: str = "",
+    device_id: str = "",
 ) -> Payment:
     """Start collecting an order's total; returns the payment with what the client needs.
 
@@ -122,6 +124,8 @@ def payment_create(
         raise InvalidPaymentInput(
             f"{provider} supports {', '.join(sorted(gateway.methods))}, not {method!r}"
         )
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        risk_check_before_payment(order=order, device_id=device_id, client_ip=client_ip)
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.status != OrderStatus.PENDING_PAYMENT:

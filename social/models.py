@@ -134,3 +134,107 @@ class AnalyticsEvent(models.Model):
             models.Index(fields=["kind", "created_at"]),
             models.Index(fields=["sharer", "kind"]),
         ]
+
+
+# --- UGC ---------------------------------------------------------------------------------
+
+
+class PostStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting review")
+    PUBLISHED = "published", _("Published")
+    HIDDEN = "hidden", _("Hidden after reports")
+    REJECTED = "rejected", _("Rejected")
+
+
+class Post(models.Model):
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Text")
+        PHOTO = "photo", _("Photos")
+        VIDEO = "video", _("Short video")
+        REVIEW = "review", _("Review")
+
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    target_kind = models.CharField(max_length=16, choices=TargetKind.choices, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    body = models.TextField(max_length=2000)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)  #: 1..5, reviews only
+    verified_purchase = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=PostStatus.choices)
+    #: why the post waits for review: blocked_word, unverified_purchase, burst_device ...
+    signals = models.JSONField(default=list, blank=True)
+    device = models.CharField(max_length=64, blank=True)  #: first-party visitor cookie
+    ip_hash = models.CharField(max_length=64, blank=True)
+    likes = models.PositiveIntegerField(default=0)
+    reports = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["target_kind", "target_id", "status"]),
+        ]
+
+
+class PostMedia(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="media")
+    kind = models.CharField(max_length=8)  #: photo | video
+    file = models.FileField(upload_to="ugc/")
+    content_type = models.CharField(max_length=64)
+
+
+class PostLike(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "user"], name="social_one_like")]
+
+
+class PostComment(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    body = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class PostReport(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    reason = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["post", "reporter"], name="social_one_report")
+        ]
+
+
+class BlockedWord(models.Model):
+    word = models.CharField(max_length=64, unique=True)  #: matched case-insensitively
+
+
+class ModerationDecision(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="decisions")
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_status = models.CharField(max_length=16)
+    to_status = models.CharField(max_length=16)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class WeChatIdentity(models.Model):
+    """A WeChat user (openid of our Official Account) signed in through OAuth."""
+
+    openid = models.CharField(max_length=64, unique=True)
+    unionid = models.CharField(max_length=64, blank=True, db_index=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wechat_identity"
+    )
+    nickname = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)

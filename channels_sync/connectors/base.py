@@ -134,7 +134,9 @@ def http_request(
     request = urllib.request.Request(url, data=body, method=method, headers=dict(headers))
     try:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as raw:
-            return HttpResponse(raw.status, {k.lower(): v for k, v in raw.headers.items()}, raw.read())
+            return HttpResponse(
+                raw.status, {k.lower(): v for k, v in raw.headers.items()}, raw.read()
+            )
     except urllib.error.HTTPError as error:
         status = error.code
         payload = error.read()

@@ -38,7 +38,9 @@ def order_push_record(*, order_number: str, to_status: str) -> int:
         for fulfilment in order.fulfilments.filter(
             status__in=[FulfilmentStatus.SHIPPED, FulfilmentStatus.DELIVERED]
         ).exclude(tracking_number=""):
-            queued += _queue(ext=ext, kind=PushKind.FULFILMENT, order=order, fulfilment_id=fulfilment.pk)
+            queued += _queue(
+                ext=ext, kind=PushKind.FULFILMENT, order=order, fulfilment_id=fulfilment.pk
+            )
     elif to_status == OrderStatus.CANCELLED and not ext.platform_cancelled:
         queued += _queue(ext=ext, kind=PushKind.CANCEL, order=order, fulfilment_id=None)
     return queued

@@ -33,7 +33,9 @@ class IngestOutcome:
     order: Order | None
 
 
-def _external_order_lock(*, connection: Connection, data: ExternalOrderData) -> tuple[ExternalOrder, bool]:
+def _external_order_lock(
+    *, connection: Connection, data: ExternalOrderData
+) -> tuple[ExternalOrder, bool]:
     try:
         with transaction.atomic():
             ext = ExternalOrder.objects.create(
@@ -132,7 +134,10 @@ def _import(
         customer_email=data.customer_email,
         unit_price_overrides=prices,
         shipping_amount=data.shipping_amount,
-        discount_amount=min(data.discount_amount, sum(prices[s] * q for s, q in quantities.items()) + data.shipping_amount),
+        discount_amount=min(
+            data.discount_amount,
+            sum(prices[s] * q for s, q in quantities.items()) + data.shipping_amount,
+        ),
     )
     ext.order = order
     return IngestResult.CREATED, order

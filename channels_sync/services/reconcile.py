@@ -42,8 +42,15 @@ def orders_reconcile(*, connection: Connection) -> dict[str, int]:
             break
     summary = {
         key: report[key]
-        for key in ("pulled", IngestResult.CREATED, IngestResult.UPDATED, IngestResult.UNMAPPED,
-                    IngestResult.STALE, "failed", "errors")
+        for key in (
+            "pulled",
+            IngestResult.CREATED,
+            IngestResult.UPDATED,
+            IngestResult.UNMAPPED,
+            IngestResult.STALE,
+            "failed",
+            "errors",
+        )
     }
     order_mark_reconciled(connection=connection, cursor=cursor, report=summary)
     if summary[IngestResult.CREATED] or summary[IngestResult.UPDATED]:

@@ -8,7 +8,7 @@ deleted only if its version did not move during the push; otherwise it goes agai
 
 from __future__ import annotations
 
-from collections import defaultdict
+import random
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from channels_sync.connectors.base import QuantityUpdate
+from channels_sync.connectors.base import Connector, QuantityUpdate
 from channels_sync.errors import CompareMismatch, RateLimited, RemoteError
 from channels_sync.models import (
     Connection,
@@ -67,9 +67,9 @@ def pending_mark(*, connection_id: int, variant_id: int) -> None:
                 due_at=now + timedelta(seconds=DEBOUNCE_SECONDS),
             )
     except IntegrityError:
-        PendingStockPush.objects.filter(
-            connection_id=connection_id, variant_id=variant_id
-        ).update(version=F("version") + 1)
+        PendingStockPush.objects.filter(connection_id=connection_id, variant_id=variant_id).update(
+            version=F("version") + 1
+        )
 
 
 @dataclass
@@ -98,32 +98,55 @@ def _claim(*, connection_id: int | None, limit: int) -> list[PendingStockPush]:
 
 
 def stock_push_due(*, connection_id: int | None = None, limit: int = CLAIM_LIMIT) -> PushReport:
-    """Push every due coalesced change; safe to run in many workers at once."""
+    """Push due coalesced changes, one batch per connection per round.
+
+    Claims are per connection and batch-sized, so several workers run in parallel and a
+    slow or rate-limited marketplace never holds back the others. Safe to run anywhere.
+    """
     report = PushReport()
-    claimed = _claim(connection_id=connection_id, limit=limit)
-    by_connection: dict[int, list[PendingStockPush]] = defaultdict(list)
-    for row in claimed:
-        by_connection[row.connection_id].append(row)
-    for cid, rows in by_connection.items():
+    if connection_id is not None:
+        connection_ids = [connection_id]
+    else:
+        connection_ids = list(
+            PendingStockPush.objects.filter(due_at__lte=timezone.now())
+            .values_list("connection_id", flat=True)
+            .distinct()
+        )
+        random.shuffle(connection_ids)  # workers spread over the connections
+    budget = limit
+    for cid in connection_ids:
         connection = Connection.objects.select_related("sales_channel").get(pk=cid)
-        _push_connection(connection=connection, rows=rows, report=report)
-        report.connections.add(cid)
+        connector = connector_of(connection)
+        while budget > 0:
+            rows = _claim(connection_id=cid, limit=min(budget, connector.batch_size))
+            if not rows:
+                break
+            budget -= len(rows)
+            report.connections.add(cid)
+            if not _push_connection(
+                connection=connection, connector=connector, rows=rows, report=report
+            ):
+                break  # throttled: leave this marketplace alone until its wait is over
     return report
 
 
 def _push_connection(
-    *, connection: Connection, rows: list[PendingStockPush], report: PushReport
-) -> None:
-    connector = connector_of(connection)
+    *,
+    connection: Connection,
+    connector: Connector,
+    rows: list[PendingStockPush],
+    report: PushReport,
+) -> bool:
+    """Push claimed rows in batches; False when the marketplace asked us to wait."""
     variant_ids = [r.variant_id for r in rows]
     mappings = {
         m.variant_id: m
         for m in ListingMapping.objects.filter(connection=connection, variant_id__in=variant_ids)
     }
     remote = dict(
-        RemoteQuantity.objects.filter(connection=connection, variant_id__in=variant_ids).values_list(
-            "variant_id", "quantity"
-        )
+        RemoteQuantity.objects.filter(
+            connection=connection, variant_id__in=variant_ids
+        ).values_list("variant_id", "quantity")
     )
     for unmapped in [r for r in rows if r.variant_id not in mappings]:
         PendingStockPush.objects.filter(pk=unmapped.pk).delete()  # listing was unmapped
@@ -151,7 +174,7 @@ def _push_connection(
             report.throttled += 1
             _count(connection, throttled=1)
             _release(rows[start:], delay_s=limited.retry_after)
-            return
+            return False
         except RemoteError as error:
             report.failed += 1
             _count(connection, failed=1, error=error.message)
@@ -159,7 +182,13 @@ def _push_connection(
                 sku = mappings[row.variant_id].external_sku
                 _retry_or_bury(connection=connection, row=row, error=error, sku=sku)
             continue
-        _count(connection, ok=1)
+        failures = [o for o in outcomes if not o.ok and o.error is not None]
+        _count(
+            connection,
+            ok=len(outcomes) - len(failures),
+            failed=len(failures),
+            error=failures[0].error.message if failures and failures[0].error else "",
+        )
         quantities = {u.sku: u.quantity for u in updates}
         for outcome in outcomes:
             row = by_sku[outcome.sku]
@@ -177,6 +206,7 @@ def _push_connection(
                 assert outcome.error is not None
                 _retry_or_bury(connection=connection, row=row, error=outcome.error, sku=outcome.sku)
                 report.failed += 1
+    return True
 
 
 def _count(
@@ -258,3 +288,13 @@ def next_due_in_seconds() -> float | None:
     if first is None:
         return None
     return max(0.0, (first - timezone.now()).total_seconds())
+
+
+def stock_resync(*, connection: Connection) -> int:
+    """Mark every listed variant dirty: the next push sets the whole catalog there."""
+    variant_ids = list(
+        ListingMapping.objects.filter(connection=connection).values_list("variant_id", flat=True)
+    )
+    for variant_id in variant_ids:
+        pending_mark(connection_id=connection.pk, variant_id=variant_id)
+    return len(variant_ids)

@@ -18,8 +18,14 @@ from hub.kernel.errors import DomainError
 
 ORDER_TOPICS = frozenset(
     {
-        "orders/create", "orders/updated", "orders/paid", "orders/cancelled",  # Shopify
-        "order.created", "order.updated", "order.deleted", "order.restored",  # WooCommerce
+        "orders/create",
+        "orders/updated",
+        "orders/paid",
+        "orders/cancelled",  # Shopify
+        "order.created",
+        "order.updated",
+        "order.deleted",
+        "order.restored",  # WooCommerce
     }
 )
 

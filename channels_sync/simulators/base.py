@@ -135,5 +135,9 @@ class SimulatorServer:
     def handle(self, request: Request) -> Reply:
         raise NotImplementedError
 
+    def add_item(self, *, sku: str, available: int = 0, item_id: str = "") -> str:
+        """List a SKU on the marketplace; returns the id its inventory API uses."""
+        raise NotImplementedError
+
     def record_stock(self, item_id: str, quantity: int) -> None:
         self.stock_writes.append((time.monotonic(), item_id, quantity))

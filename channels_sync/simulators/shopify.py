@@ -16,6 +16,8 @@ from channels_sync.connectors.shopify.webhooks import shopify_signature
 from channels_sync.simulators.base import LeakyBucket, Reply, Request, SimulatorServer
 
 MUTATION_COST = 10
+NOT_STOCKED = "The specified inventory item is not stocked at the location."
+STALE = "The compareQuantity argument no longer matches the persisted quantity."
 
 
 class ShopifySimulator(SimulatorServer):
@@ -47,8 +49,8 @@ class ShopifySimulator(SimulatorServer):
 
     # ---- the merchant's side: listings and orders ----------------------------------
 
-    def add_item(self, *, sku: str, available: int = 0) -> str:
-        gid = f"gid://shopify/InventoryItem/{next(self._ids)}"
+    def add_item(self, *, sku: str, available: int = 0, item_id: str = "") -> str:
+        gid = item_id or f"gid://shopify/InventoryItem/{next(self._ids)}"
         with self.lock:
             self.inventory[gid] = available
             self.sku_items[sku] = gid
@@ -118,8 +120,9 @@ class ShopifySimulator(SimulatorServer):
             order["updated_at"] = _now(later=order["updated_at"])
             return order
 
-    def webhook(self, order: dict[str, Any], topic: str, *, delivery_id: str | None = None
-                ) -> tuple[dict[str, str], bytes]:
+    def webhook(
+        self, order: dict[str, Any], topic: str, *, delivery_id: str | None = None
+    ) -> tuple[dict[str, str], bytes]:
         """Headers and raw body of the webhook Shopify would POST for ``order``."""
         public = {k: v for k, v in order.items() if k != "fulfillment_orders"}
         body = json.dumps(public).encode()
@@ -147,8 +150,11 @@ class ShopifySimulator(SimulatorServer):
         allowed, level = self.rest.take()
         limit_header = {"X-Shopify-Shop-Api-Call-Limit": f"{int(level)}/{int(self.rest.size)}"}
         if not allowed:
-            return Reply(429, {"errors": "Exceeded 2 calls per second for api client."},
-                         {"Retry-After": "1.0", **limit_header})
+            return Reply(
+                429,
+                {"errors": "Exceeded 2 calls per second for api client."},
+                {"Retry-After": "1.0", **limit_header},
+            )
         reply = self._rest(request.method, path, request)
         reply.headers.update(limit_header)
         return reply
@@ -163,7 +169,9 @@ class ShopifySimulator(SimulatorServer):
                     rows = [o for o in rows if _parse(o["updated_at"]) >= _parse(since)]
                 public = [{k: v for k, v in o.items() if k != "fulfillment_orders"} for o in rows]
                 return Reply(200, {"orders": public[:limit]})
-            match = re.fullmatch(r"/orders/(\d+)(\.json|/fulfillment_orders\.json|/cancel\.json)", path)
+            match = re.fullmatch(
+                r"/orders/(\d+)(\.json|/fulfillment_orders\.json|/cancel\.json)", path
+            )
             if match:
                 order = self.orders.get(int(match.group(1)))
                 if order is None:
@@ -222,19 +230,32 @@ class ShopifySimulator(SimulatorServer):
         if not allowed:
             with self.lock:
                 self.throttled += 1
-            return Reply(200, {"errors": [{"message": "Throttled",
-                                           "extensions": {"code": "THROTTLED"}}],
-                               "extensions": extensions})
+            return Reply(
+                200,
+                {
+                    "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+                    "extensions": extensions,
+                },
+            )
         if "inventorySetQuantities" in query:
             data = self._set_quantities(variables["input"])
         elif "nodes(" in query:
             with self.lock:
-                data = {"nodes": [
-                    {"id": gid, "inventoryLevel": {"quantities": [
-                        {"name": "available", "quantity": self.inventory[gid]}]}}
-                    if gid in self.inventory else None
-                    for gid in variables.get("ids", [])
-                ]}
+                data = {
+                    "nodes": [
+                        {
+                            "id": gid,
+                            "inventoryLevel": {
+                                "quantities": [
+                                    {"name": "available", "quantity": self.inventory[gid]}
+                                ]
+                            },
+                        }
+                        if gid in self.inventory
+                        else None
+                        for gid in variables.get("ids", [])
+                    ]
+                }
         else:
             return Reply(200, {"errors": [{"message": "unsupported operation"}]})
         return Reply(200, {"data": data, "extensions": extensions})
@@ -246,32 +267,52 @@ class ShopifySimulator(SimulatorServer):
             for i, q in enumerate(quantities):
                 gid = q["inventoryItemId"]
                 if gid not in self.inventory or q.get("locationId") != self.location_id:
-                    errors.append({"code": "ITEM_NOT_STOCKED_AT_LOCATION",
-                                   "field": ["input", "quantities", str(i), "locationId"],
-                                   "message": "The specified inventory item is not stocked at the location."})
+                    errors.append(
+                        {
+                            "code": "ITEM_NOT_STOCKED_AT_LOCATION",
+                            "field": ["input", "quantities", str(i), "locationId"],
+                            "message": NOT_STOCKED,
+                        }
+                    )
                 elif not spec.get("ignoreCompareQuantity"):
                     if "compareQuantity" not in q:
-                        errors.append({"code": "INVALID_COMPARE_QUANTITY",
-                                       "field": ["input", "quantities", str(i), "compareQuantity"],
-                                       "message": "compareQuantity is required"})
+                        errors.append(
+                            {
+                                "code": "INVALID_COMPARE_QUANTITY",
+                                "field": ["input", "quantities", str(i), "compareQuantity"],
+                                "message": "compareQuantity is required",
+                            }
+                        )
                     elif q["compareQuantity"] != self.inventory[gid]:
-                        errors.append({"code": "COMPARE_QUANTITY_STALE",
-                                       "field": ["input", "quantities", str(i), "compareQuantity"],
-                                       "message": "The compareQuantity argument no longer matches the persisted quantity."})
+                        errors.append(
+                            {
+                                "code": "COMPARE_QUANTITY_STALE",
+                                "field": ["input", "quantities", str(i), "compareQuantity"],
+                                "message": STALE,
+                            }
+                        )
             if errors:
-                return {"inventorySetQuantities": {"inventoryAdjustmentGroup": None,
-                                                   "userErrors": errors}}
+                return {
+                    "inventorySetQuantities": {
+                        "inventoryAdjustmentGroup": None,
+                        "userErrors": errors,
+                    }
+                }
             changes = []
             for q in quantities:
                 gid = q["inventoryItemId"]
                 delta = q["quantity"] - self.inventory[gid]
                 self.inventory[gid] = q["quantity"]
                 self.record_stock(gid, q["quantity"])
-                changes.append({"name": "available", "delta": delta,
-                                "quantityAfterChange": q["quantity"]})
-        return {"inventorySetQuantities": {
-            "inventoryAdjustmentGroup": {"reason": spec.get("reason"), "changes": changes},
-            "userErrors": []}}
+                changes.append(
+                    {"name": "available", "delta": delta, "quantityAfterChange": q["quantity"]}
+                )
+        return {
+            "inventorySetQuantities": {
+                "inventoryAdjustmentGroup": {"reason": spec.get("reason"), "changes": changes},
+                "userErrors": [],
+            }
+        }
 
 
 def _now(*, later: str | None = None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -49,16 +50,17 @@ def _cart_body(cart: Cart) -> dict[str, Any]:
 class CartView(APIView):
     permission_classes = [AllowAny]
 
-    class LineIn(serializers.Serializer[Any]):
+    class CartLineIn(serializers.Serializer[Any]):
         sku = serializers.CharField(max_length=64)
         quantity = serializers.IntegerField(min_value=0)
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response(_cart_body(_cart(request)))
 
-    @extend_schema(request=LineIn)
+    @extend_schema(request=CartLineIn, responses=OpenApiTypes.OBJECT)
     def put(self, request: Request) -> Response:
-        data = self.LineIn(data=request.data)
+        data = self.CartLineIn(data=request.data)
         data.is_valid(raise_exception=True)
         cart = services.cart_set_line(
             cart=_cart(request),
@@ -71,11 +73,12 @@ class CartView(APIView):
 class CartMergeView(APIView):
     """Called right after sign-in with the anonymous session key the client held."""
 
-    class Input(serializers.Serializer[Any]):
+    class CartMergeIn(serializers.Serializer[Any]):
         session_key = serializers.CharField(max_length=40)
 
+    @extend_schema(request=CartMergeIn, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
-        data = self.Input(data=request.data)
+        data = self.CartMergeIn(data=request.data)
         data.is_valid(raise_exception=True)
         moved = services.cart_merge(
             session_key=data.validated_data["session_key"], user=acting_user(request)
@@ -102,6 +105,7 @@ class AddressSerializer(serializers.ModelSerializer[Address]):
 
 
 class AddressListView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         addresses = selectors.addresses_for(acting_user(request))
         return Response(AddressSerializer(addresses, many=True).data)
@@ -115,6 +119,7 @@ class AddressListView(APIView):
 
 
 class PickupStoresView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         cart = _cart(request)
         stores = selectors.pickup_stores(
@@ -128,7 +133,7 @@ class PickupStoresView(APIView):
         )
 
 
-class CheckoutInput(serializers.Serializer[Any]):
+class CheckoutIn(serializers.Serializer[Any]):
     address = serializers.IntegerField(required=False)
     pickup_location = serializers.CharField(required=False, max_length=32)
     coupon = serializers.CharField(required=False, default="", allow_blank=True, max_length=32)
@@ -160,10 +165,10 @@ def _order_body(order: Order, quote: Quote) -> dict[str, Any]:
 
 
 class QuoteView(APIView):
-    @extend_schema(request=CheckoutInput)
+    @extend_schema(request=CheckoutIn, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         user = acting_user(request)
-        data = CheckoutInput(data=request.data)
+        data = CheckoutIn(data=request.data)
         data.is_valid(raise_exception=True)
         cart = _cart(request)
         quote = services.checkout_quote(
@@ -178,10 +183,10 @@ class QuoteView(APIView):
 
 
 class CheckoutCartView(APIView):
-    @extend_schema(request=CheckoutInput)
+    @extend_schema(request=CheckoutIn, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         user = acting_user(request)
-        data = CheckoutInput(data=request.data)
+        data = CheckoutIn(data=request.data)
         data.is_valid(raise_exception=True)
 
         def work() -> tuple[int, dict[str, Any]]:
@@ -200,13 +205,13 @@ class CheckoutCartView(APIView):
 class CheckoutHoldView(APIView):
     """Pay for a live-drop hold. Live prices are looked up server-side by the live app."""
 
-    class Input(CheckoutInput):
+    class CheckoutHoldIn(CheckoutIn):
         hold = serializers.CharField(max_length=32)
 
-    @extend_schema(request=Input)
+    @extend_schema(request=CheckoutHoldIn, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         user = acting_user(request)
-        data = self.Input(data=request.data)
+        data = self.CheckoutHoldIn(data=request.data)
         data.is_valid(raise_exception=True)
 
         def work() -> tuple[int, dict[str, Any]]:

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import login
 from django.contrib.auth.models import User
 from django.http import HttpRequest
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -15,12 +16,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from checkout.services import cart_merge
-from hub.api import acting_user
+from hub.api import acting_user, get_or_404
+from hub.kernel.errors import PermissionDenied
 from hub.kernel.ids import opaque_token
+from hub.kernel.roles import user_is_merchant_admin
 from members import signin
 from members.errors import SignInFailed
-from members.models import PointsEntry
+from members.models import PointsEntry, RiskAssessment
+from members.risk import risk_decide
 from members.services import member_tier, points_balance
+from oms.models import Order
 
 
 def _client_ip(request: Request) -> str:
@@ -40,12 +45,12 @@ class OtpRequestView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
 
-    class Input(serializers.Serializer[Any]):
+    class OtpRequestIn(serializers.Serializer[Any]):
         phone = serializers.CharField(max_length=20)
 
-    @extend_schema(request=Input)
+    @extend_schema(request=OtpRequestIn, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
-        data = self.Input(data=request.data)
+        data = self.OtpRequestIn(data=request.data)
         data.is_valid(raise_exception=True)
         signin.otp_request(phone=data.validated_data["phone"], client_ip=_client_ip(request))
         return Response({"sent": True}, status=202)
@@ -55,13 +60,13 @@ class OtpVerifyView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
 
-    class Input(serializers.Serializer[Any]):
+    class OtpVerifyIn(serializers.Serializer[Any]):
         phone = serializers.CharField(max_length=20)
         code = serializers.CharField(max_length=6)
 
-    @extend_schema(request=Input)
+    @extend_schema(request=OtpVerifyIn, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
-        data = self.Input(data=request.data)
+        data = self.OtpVerifyIn(data=request.data)
         data.is_valid(raise_exception=True)
         user = signin.otp_verify(**data.validated_data)
         return _signed_in(request, user)
@@ -71,13 +76,13 @@ class PasswordSignInView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
 
-    class Input(serializers.Serializer[Any]):
+    class PasswordSignInIn(serializers.Serializer[Any]):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=256)
 
-    @extend_schema(request=Input)
+    @extend_schema(request=PasswordSignInIn, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
-        data = self.Input(data=request.data)
+        data = self.PasswordSignInIn(data=request.data)
         data.is_valid(raise_exception=True)
         return _signed_in(request, signin.password_sign_in(**data.validated_data))
 
@@ -85,6 +90,7 @@ class PasswordSignInView(APIView):
 class WeChatAuthorizeView(APIView):
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         state = opaque_token(12)
         request.session["wechat_oauth_state"] = state
@@ -95,6 +101,7 @@ class WeChatCallbackView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         expected = request.session.pop("wechat_oauth_state", None)
         if not expected or request.query_params.get("state") != expected:
@@ -103,6 +110,7 @@ class WeChatCallbackView(APIView):
 
 
 class MeView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         user = acting_user(request)
         tier = member_tier(user)
@@ -113,9 +121,47 @@ class MeView(APIView):
                 "tier": tier.code if tier else None,
                 "points": points_balance(user),
                 "ledger": [
-                    {"kind": e.kind, "delta": e.delta, "order": e.order_number,
-                     "expires_at": e.expires_at, "created_at": e.created_at}
+                    {
+                        "kind": e.kind,
+                        "delta": e.delta,
+                        "order": e.order_number,
+                        "expires_at": e.expires_at,
+                        "created_at": e.created_at,
+                    }
                     for e in ledger
                 ],
             }
         )
+
+
+class RiskDecideView(APIView):
+    """Staff read why an order was flagged and approve or reject it."""
+
+    class RiskDecisionIn(serializers.Serializer[Any]):
+        approve = serializers.BooleanField()
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, number: str) -> Response:
+        _staff(request)
+        assessment = get_or_404(RiskAssessment, "risk review", order__number=number)
+        return Response(
+            {"order": number, "status": assessment.status, "reasons": assessment.reasons}
+        )
+
+    @extend_schema(request=RiskDecisionIn, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, number: str) -> Response:
+        user = _staff(request)
+        data = self.RiskDecisionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = get_or_404(Order, "order", number=number)
+        assessment = risk_decide(order=order, approve=data.validated_data["approve"], actor=user)
+        return Response(
+            {"order": number, "status": assessment.status, "reasons": assessment.reasons}
+        )
+
+
+def _staff(request: Request) -> User:
+    user = acting_user(request)
+    if not user_is_merchant_admin(user):
+        raise PermissionDenied("only merchant admins review risky orders")
+    return user

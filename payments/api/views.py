@@ -57,17 +57,17 @@ def _client_ip(request: Request | HttpRequest) -> str:
 
 
 class PaymentCreateView(APIView):
-    class Input(serializers.Serializer[Any]):
+    class PaymentCreateIn(serializers.Serializer[Any]):
         order = serializers.CharField(max_length=16)
         provider = serializers.ChoiceField(choices=["sandbox", "wechatpay", "alipay"])
         method = serializers.CharField(max_length=16)
         openid = serializers.CharField(max_length=128, required=False, default="")
         return_url = serializers.URLField(required=False, default="")
 
-    @extend_schema(request=Input, responses={201: PaymentOut})
+    @extend_schema(request=PaymentCreateIn, responses={201: PaymentOut})
     def post(self, request: Request) -> Response:
         user = acting_user(request)
-        serializer = self.Input(data=request.data)
+        serializer = self.PaymentCreateIn(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
 
@@ -81,6 +81,7 @@ class PaymentCreateView(APIView):
                 client_ip=_client_ip(request),
                 openid=data["openid"],
                 return_url=data["return_url"],
+                device_id=request.headers.get("X-Device-Id", "")[:64],
             )
             return CREATED, dict(PaymentOut(payment).data)
 
@@ -98,16 +99,16 @@ class PaymentDetailView(APIView):
 
 
 class RefundCreateView(APIView):
-    class Input(serializers.Serializer[Any]):
+    class RefundCreateIn(serializers.Serializer[Any]):
         amount = serializers.IntegerField(min_value=1)
         reason = serializers.CharField(max_length=200)
 
-    @extend_schema(request=Input, responses={201: RefundOut})
+    @extend_schema(request=RefundCreateIn, responses={201: RefundOut})
     def post(self, request: Request, reference: str) -> Response:
         user = acting_user(request)
         if not user_is_merchant_admin(user):
             raise NotFound(f"payment not found (reference={reference})")
-        serializer = self.Input(data=request.data)
+        serializer = self.RefundCreateIn(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         key = request.headers.get("Idempotency-Key")

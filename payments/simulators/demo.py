@@ -74,9 +74,7 @@ async def gateway_view(request: HttpRequest, name: str, path: str) -> HttpRespon
         return HttpResponse(status=404)
     query = request.META.get("QUERY_STRING", "")
     full = "/" + path + (f"?{query}" if query else "")
-    reply = simulator.handle(
-        request.method or "GET", full, dict(request.headers), request.body
-    )
+    reply = simulator.handle(request.method or "GET", full, dict(request.headers), request.body)
     response = HttpResponse(reply.body, status=reply.status)
     for name_, value in reply.headers.items():
         response[name_] = value

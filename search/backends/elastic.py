@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from search.documents import ProductDocument
+from search.documents import ProductDocument, is_cjk
 from search.query import (
     INDEX_MAPPINGS,
     INDEX_SETTINGS,
@@ -155,7 +155,8 @@ class ElasticBackend:
         if not prefix.strip():
             return []
         raw = self._search(es_suggest_body(prefix, size * 2))
-        lang: Literal["en", "zh"] = "zh" if any("\u3400" <= ch <= "\u9fff" for ch in prefix) else "en"
+        has_cjk = any(is_cjk(ch) for ch in prefix)
+        lang: Literal["en", "zh"] = "zh" if has_cjk else "en"
         seen: set[str] = set()
         out: list[Suggestion] = []
         for h in raw["hits"]["hits"]:

@@ -11,7 +11,7 @@ Both handlers are idempotent: they are driven by the outbox, delivered at least 
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from hub.kernel.audit import audit_record
@@ -22,30 +22,40 @@ from social.policy import current_policy
 REVERSING_STATUSES = frozenset({"cancelled", "returned", "partially_returned"})
 
 
-def _choose_click(order: Order) -> ShareClick | None:
+def _choose_click(order: Order, buyer_id: int) -> ShareClick | None:
     policy = current_policy()
     clicks = list(
         ShareClick.objects.select_related("link")
         .filter(
-            user_id=order.customer_id,
+            user_id=buyer_id,
             counted=True,
             created_at__gte=order.created_at - policy.window,
             created_at__lte=order.created_at,
         )
-        .exclude(link__sharer_id=order.customer_id)
+        .exclude(link__sharer_id=buyer_id)
         .order_by("created_at", "pk")
     )
     if not clicks:
         return None
     if policy.model == "first_touch":
         return clicks[0]
-    if policy.model == "protection" and clicks[0].created_at + policy.protection >= order.created_at:
+    if (
+        policy.model == "protection"
+        and clicks[0].created_at + policy.protection >= order.created_at
+    ):
         return clicks[0]
     return clicks[-1]
 
 
 def attribution_for_order(*, order_number: str) -> Attribution | None:
     """Credit a new order to a share, once; returns the attribution or None."""
+    try:
+        return _attribute(order_number)
+    except IntegrityError:  # a concurrent delivery attributed it first
+        return Attribution.objects.get(order_number=order_number)
+
+
+def _attribute(order_number: str) -> Attribution | None:
     with transaction.atomic():
         existing = Attribution.objects.filter(order_number=order_number).first()
         if existing is not None:
@@ -53,7 +63,7 @@ def attribution_for_order(*, order_number: str) -> Attribution | None:
         order = Order.objects.filter(number=order_number).first()
         if order is None or order.customer_id is None:
             return None
-        click = _choose_click(order)
+        click = _choose_click(order, order.customer_id)
         if click is None:
             return None
         policy = current_policy()

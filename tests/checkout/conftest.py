@@ -37,15 +37,24 @@ def rates(db: None) -> None:
 def home(shopper: User) -> Address:
     return address_create(
         user=shopper,
-        data={"name": "Li Lei", "phone": "13800000000", "region": "SH", "city": "Shanghai",
-              "line1": "1 Nanjing Rd"},
+        data={
+            "name": "Li Lei",
+            "phone": "13800000000",
+            "region": "SH",
+            "city": "Shanghai",
+            "line1": "1 Nanjing Rd",
+        },
     )
 
 
 @pytest.fixture
 def gold(db: None) -> Tier:
     return Tier.objects.create(
-        code="gold", name_en="Gold", name_zh="金卡", threshold_amount=100000, discount_bp=500,
+        code="gold",
+        name_en="Gold",
+        name_zh="金卡",
+        threshold_amount=100000,
+        discount_bp=500,
         points_multiplier_pct=150,
     )
 
@@ -58,7 +67,10 @@ def give_points(db: None) -> Callable[[User, int], None]:
 
     def give(user: User, points: int) -> None:
         PointsEntry.objects.create(
-            user=user, kind="birthday", delta=points, remaining=points,
+            user=user,
+            kind="birthday",
+            delta=points,
+            remaining=points,
             source_key=f"test:{user.pk}:{points}",
             expires_at=timezone.now() + timedelta(days=30),
         )

@@ -19,8 +19,14 @@ from payments.services import refund_submit
 
 @pytest.mark.django_db
 def test_shopper_pays_with_the_sandbox_and_a_cancel_refunds_everything(
-    stocked: object, shopper: User, home: Address, rates: None, coupon_10pct: Coupon,
-    give_points: Callable[[User, int], None], client: Client, settings: object,
+    stocked: object,
+    shopper: User,
+    home: Address,
+    rates: None,
+    coupon_10pct: Coupon,
+    give_points: Callable[[User, int], None],
+    client: Client,
+    settings: object,
 ) -> None:
     give_points(shopper, 300)
     client.force_login(shopper)
@@ -44,9 +50,11 @@ def test_shopper_pays_with_the_sandbox_and_a_cancel_refunds_everything(
     assert points_balance(shopper) == 125  # 12510 -> 125 points earned
 
     client.force_login(User.objects.create_superuser("root", "r@t.test", "pw"))
-    order_cancel_response = client.post(f"/api/orders/{order.number}/cancel/",
-                                        {"reason": "out of time"},
-                                        content_type="application/json")
+    order_cancel_response = client.post(
+        f"/api/orders/{order.number}/cancel/",
+        {"reason": "out of time"},
+        content_type="application/json",
+    )
     assert order_cancel_response.status_code in (200, 201)
     outbox_relay()
     refund = Refund.objects.get()

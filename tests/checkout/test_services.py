@@ -19,7 +19,7 @@ from checkout.services import (
     checkout_from_hold,
 )
 from members.errors import CouponNotApplicable, NotEnoughPoints
-from members.models import Coupon, CouponRedemption, PointsEntry
+from members.models import Coupon, CouponRedemption
 from members.services import points_balance
 from oms.models import Hold, Location, Order, ProductVariant, SalesChannel, StockLevel
 from oms.services.holds import hold_create
@@ -61,7 +61,11 @@ def test_pickup_stores_are_those_holding_every_item(
 
 @pytest.mark.django_db
 def test_checkout_from_cart_prices_redeems_and_empties_the_cart(
-    stocked: SalesChannel, shopper: User, home: Address, rates: None, coupon_10pct: Coupon,
+    stocked: SalesChannel,
+    shopper: User,
+    home: Address,
+    rates: None,
+    coupon_10pct: Coupon,
     give_points: Callable[[User, int], None],
 ) -> None:
     give_points(shopper, 1000)
@@ -72,7 +76,10 @@ def test_checkout_from_cart_prices_redeems_and_empties_the_cart(
     )
     # goods 25800, coupon 2580, points 1000, shipping 1200
     assert (order.status, order.subtotal_amount, order.discount_amount) == (
-        "pending_payment", 25800, 3580)
+        "pending_payment",
+        25800,
+        3580,
+    )
     assert (order.shipping_amount, order.total_amount, quote.total) == (1200, 23420, 23420)
     assert order.shipping_address["city"] == "Shanghai"
     assert CouponRedemption.objects.get().order_number == order.number
@@ -82,8 +89,12 @@ def test_checkout_from_cart_prices_redeems_and_empties_the_cart(
 
 @pytest.mark.django_db
 def test_a_refused_checkout_leaves_cart_points_and_stock_untouched(
-    stocked: SalesChannel, shopper: User, home: Address, rates: None,
-    give_points: Callable[[User, int], None], tee: ProductVariant,
+    stocked: SalesChannel,
+    shopper: User,
+    home: Address,
+    rates: None,
+    give_points: Callable[[User, int], None],
+    tee: ProductVariant,
 ) -> None:
     give_points(shopper, 100)
     Coupon.objects.create(code="ONCE", kind="fixed", value=100, total_limit=0)
@@ -101,17 +112,28 @@ def test_a_refused_checkout_leaves_cart_points_and_stock_untouched(
 
 @pytest.mark.django_db
 def test_checkout_from_a_live_hold_adopts_the_hold_at_the_live_price(
-    stocked: SalesChannel, shopper: User, other_shopper: User, tee: ProductVariant,
-    store_jingan: Location, rates: None,
+    stocked: SalesChannel,
+    shopper: User,
+    other_shopper: User,
+    tee: ProductVariant,
+    store_jingan: Location,
+    rates: None,
 ) -> None:
     hold = hold_create(
-        sales_channel=stocked, quantities={tee: 1}, kind=Hold.Kind.LIVE_DROP, owner=shopper,
-        ttl_seconds=300, method="pickup", pickup_location=store_jingan,
+        sales_channel=stocked,
+        quantities={tee: 1},
+        kind=Hold.Kind.LIVE_DROP,
+        owner=shopper,
+        ttl_seconds=300,
+        method="pickup",
+        pickup_location=store_jingan,
     )
     with pytest.raises(InvalidCheckout, match="no such hold for you"):
         checkout_from_hold(user=other_shopper, hold_token=hold.token, pickup_location=store_jingan)
-    order, quote = checkout_from_hold(
-        user=shopper, hold_token=hold.token, pickup_location=store_jingan,
+    order, _ = checkout_from_hold(
+        user=shopper,
+        hold_token=hold.token,
+        pickup_location=store_jingan,
         live_prices={"TEE-RED-M": 6900},
     )
     assert (order.hold_id, order.total_amount, order.fulfilment_method) == (hold.pk, 6900, "pickup")
@@ -123,20 +145,65 @@ def test_checkout_api_is_idempotent(
     stocked: SalesChannel, shopper: User, home: Address, rates: None, client: Client
 ) -> None:
     client.force_login(shopper)
-    assert client.put("/api/cart/", {"sku": "MUG-WHITE", "quantity": 2},
-                      content_type="application/json").status_code == 200
+    assert (
+        client.put(
+            "/api/cart/", {"sku": "MUG-WHITE", "quantity": 2}, content_type="application/json"
+        ).status_code
+        == 200
+    )
     body = {"address": home.pk}
-    first = client.post("/api/checkout/cart/", body, content_type="application/json",
-                        HTTP_IDEMPOTENCY_KEY="order-1")
-    again = client.post("/api/checkout/cart/", body, content_type="application/json",
-                        HTTP_IDEMPOTENCY_KEY="order-1")
+    first = client.post(
+        "/api/checkout/cart/", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="order-1"
+    )
+    again = client.post(
+        "/api/checkout/cart/", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="order-1"
+    )
     assert first.status_code == again.status_code == 201
     assert first.json()["order"] == again.json()["order"]
     assert first.json()["total_amount"] == 2 * 4500 + 1200
     assert Order.objects.count() == 1
     empty = client.post("/api/checkout/cart/", body, content_type="application/json")
     assert empty.status_code == 400
-    assert empty.json()["error"] == {"code": "empty_cart", "message": "the cart is empty",
-                                     "details": {}}
+    assert empty.json()["error"] == {
+        "code": "empty_cart",
+        "message": "the cart is empty",
+        "details": {},
+    }
     both = client.post("/api/checkout/quote/", {}, content_type="application/json")
     assert both.status_code == 400
+
+
+@pytest.mark.django_db
+def test_live_hold_checkout_uses_the_registered_live_price_or_refuses(
+    stocked: SalesChannel,
+    shopper: User,
+    tee: ProductVariant,
+    store_jingan: Location,
+    rates: None,
+) -> None:
+    from checkout import live_prices
+
+    hold = hold_create(
+        sales_channel=stocked,
+        quantities={tee: 1},
+        kind=Hold.Kind.LIVE_DROP,
+        owner=shopper,
+        ttl_seconds=300,
+        method="pickup",
+        pickup_location=store_jingan,
+    )
+    with pytest.raises(InvalidCheckout, match="live price of this hold is unknown"):
+        checkout_from_hold(user=shopper, hold_token=hold.token, pickup_location=store_jingan)
+    assert Order.objects.count() == 0
+
+    def resolver(h: Hold) -> dict[str, int] | None:
+        return {"TEE-RED-M": 5900} if h.pk == hold.pk else None
+
+    live_prices.register_live_price_resolver(resolver)
+    try:
+        order, _ = checkout_from_hold(
+            user=shopper, hold_token=hold.token, pickup_location=store_jingan
+        )
+    finally:
+        live_prices._resolvers.remove(resolver)
+    assert order.total_amount == 5900

@@ -46,7 +46,11 @@ def test_paid_order_earns_points_once_with_the_tier_multiplier(
 
 @pytest.mark.django_db
 def test_cancel_after_payment_reverses_earned_restores_redeemed_and_frees_the_coupon(
-    stocked: SalesChannel, shopper: User, home: Address, rates: None, coupon_10pct: Coupon,
+    stocked: SalesChannel,
+    shopper: User,
+    home: Address,
+    rates: None,
+    coupon_10pct: Coupon,
     give_points: Callable[[User, int], None],
 ) -> None:
     give_points(shopper, 500)
@@ -59,15 +63,19 @@ def test_cancel_after_payment_reverses_earned_restores_redeemed_and_frees_the_co
     outbox_relay()
     outbox_relay()
     assert points_balance(shopper) == 500
-    kinds = sorted(PointsEntry.objects.filter(order_number=order.number)
-                   .values_list("kind", "delta"))
+    kinds = sorted(
+        PointsEntry.objects.filter(order_number=order.number).values_list("kind", "delta")
+    )
     assert kinds == [("earn", earned), ("redeem", -500), ("restore", 500), ("reverse", -earned)]
     assert CouponRedemption.objects.get().reversed_at is not None
 
 
 @pytest.mark.django_db
 def test_partial_reversal_is_cumulative_and_spent_points_become_debt(
-    stocked: SalesChannel, shopper: User, home: Address, rates: None,
+    stocked: SalesChannel,
+    shopper: User,
+    home: Address,
+    rates: None,
     give_points: Callable[[User, int], None],
 ) -> None:
     order = _order(stocked, shopper, home)
@@ -100,8 +108,9 @@ def test_birthday_reward_is_granted_once_a_year(shopper: User) -> None:
 def test_tier_follows_rolling_spend(
     stocked: SalesChannel, shopper: User, home: Address, rates: None, gold: Tier
 ) -> None:
-    silver = Tier.objects.create(code="silver", name_en="Silver", name_zh="银卡",
-                                 threshold_amount=10000)
+    silver = Tier.objects.create(
+        code="silver", name_en="Silver", name_zh="银卡", threshold_amount=10000
+    )
     assert member_recompute_tier(user=shopper) is None
     order = _order(stocked, shopper, home)
     order_mark_paid(order=order, payment_reference="p1")

@@ -15,9 +15,7 @@ def client() -> APIClient:
     return APIClient()
 
 
-def test_search_api_returns_hits_and_facets(
-    client: APIClient, indexed: dict[str, Product]
-) -> None:
+def test_search_api_returns_hits_and_facets(client: APIClient, indexed: dict[str, Product]) -> None:
     response = client.get("/api/search/products", {"q": "tea", "sort": "price_asc"})
     assert response.status_code == 200
     body = response.json()
@@ -39,9 +37,7 @@ def test_search_api_returns_hits_and_facets(
     ]
 
 
-def test_suggest_api_completes_as_you_type(
-    client: APIClient, indexed: dict[str, Product]
-) -> None:
+def test_suggest_api_completes_as_you_type(client: APIClient, indexed: dict[str, Product]) -> None:
     response = client.get("/api/search/suggest", {"q": "白色"})
     assert response.status_code == 200
     assert response.json() == {

@@ -23,7 +23,9 @@ def test_every_app_route_gets_the_shell(client: Client, built_pwa: Path, path: s
     assert "csrftoken" in response.cookies
 
 
-def test_server_routes_are_not_swallowed_by_the_shell(client: Client, built_pwa: Path) -> None:
+def test_server_routes_are_not_swallowed_by_the_shell(
+    client: Client, built_pwa: Path, db: None
+) -> None:
     assert client.get("/nope").status_code == 404
     assert client.get("/api/products/").headers["Content-Type"] == "application/json"
     assert client.get("/healthz").status_code == 200

@@ -161,7 +161,9 @@ class ShopifyConnector:
         }
 
     def _rest(self, method: str, path: str, body: dict[str, Any] | None = None) -> HttpResponse:
-        rate_gate_wait(key=self.config.rate_key or self.base, rate_per_s=self.config.rate_limit_per_s)
+        rate_gate_wait(
+            key=self.config.rate_key or self.base, rate_per_s=self.config.rate_limit_per_s
+        )
         data = json.dumps(body).encode() if body is not None else None
         return http_request(method, self.base + path, headers=self._headers(), body=data)
 

@@ -21,9 +21,7 @@ def shopify_order(payload: dict[str, Any]) -> ExternalOrderData:
                 sku=str(item.get("sku") or ""),
                 quantity=int(item["quantity"]),
                 unit_price=money_minor(item.get("price")),
-                title=" / ".join(
-                    t for t in (item.get("title"), item.get("variant_title")) if t
-                ),
+                title=" / ".join(t for t in (item.get("title"), item.get("variant_title")) if t),
             )
             for item in items
         ]
@@ -47,9 +45,7 @@ def shopify_order(payload: dict[str, Any]) -> ExternalOrderData:
         discount_amount=money_minor(payload.get("total_discounts")),
         customer_email=str(payload.get("email") or ""),
         shipping_address={
-            "name": " ".join(
-                p for p in (address.get("first_name"), address.get("last_name")) if p
-            ),
+            "name": " ".join(p for p in (address.get("first_name"), address.get("last_name")) if p),
             "line1": address.get("address1", ""),
             "city": address.get("city", ""),
             "province": address.get("province", ""),

@@ -104,9 +104,9 @@ class TaobaoConnector:
         return outcomes
 
     def push_fulfilment(self, *, external_order_id: str, tracking: Tracking) -> None:
-        trade = self._call(
-            "taobao.trade.get", {"tid": external_order_id, "fields": "tid,status"}
-        )["trade_get_response"]["trade"]
+        trade = self._call("taobao.trade.get", {"tid": external_order_id, "fields": "tid,status"})[
+            "trade_get_response"
+        ]["trade"]
         if trade.get("status") != "WAIT_SELLER_SEND_GOODS":
             return  # already consigned (or closed): nothing to send
         self._call(
@@ -119,9 +119,9 @@ class TaobaoConnector:
         )
 
     def push_cancellation(self, *, external_order_id: str, reason: str) -> None:
-        trade = self._call(
-            "taobao.trade.get", {"tid": external_order_id, "fields": "tid,status"}
-        )["trade_get_response"]["trade"]
+        trade = self._call("taobao.trade.get", {"tid": external_order_id, "fields": "tid,status"})[
+            "trade_get_response"
+        ]["trade"]
         status = trade.get("status")
         if status in {"TRADE_CLOSED", "TRADE_CLOSED_BY_TAOBAO"}:
             return
@@ -150,7 +150,9 @@ class TaobaoConnector:
         return full
 
     def _call(self, method: str, params: Mapping[str, str]) -> dict[str, Any]:
-        rate_gate_wait(key=self.config.rate_key or self.url, rate_per_s=self.config.rate_limit_per_s)
+        rate_gate_wait(
+            key=self.config.rate_key or self.url, rate_per_s=self.config.rate_limit_per_s
+        )
         body = urllib.parse.urlencode(self.signed_params(method, params)).encode()
         response = http_request(
             "POST",

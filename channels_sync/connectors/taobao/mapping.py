@@ -11,8 +11,13 @@ from channels_sync.errors import MalformedPayload
 BEIJING = timezone(timedelta(hours=8))
 TOP_TIME = "%Y-%m-%d %H:%M:%S"
 PAID = frozenset(
-    {"WAIT_SELLER_SEND_GOODS", "SELLER_CONSIGNED_PART", "WAIT_BUYER_CONFIRM_GOODS",
-     "TRADE_BUYER_SIGNED", "TRADE_FINISHED"}
+    {
+        "WAIT_SELLER_SEND_GOODS",
+        "SELLER_CONSIGNED_PART",
+        "WAIT_BUYER_CONFIRM_GOODS",
+        "TRADE_BUYER_SIGNED",
+        "TRADE_FINISHED",
+    }
 )
 CANCELLED = frozenset({"TRADE_CLOSED", "TRADE_CLOSED_BY_TAOBAO"})
 

@@ -108,7 +108,9 @@ class WooCommerceConnector:
         self._call("PUT", f"/orders/{external_order_id}", {"status": "cancelled"})
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> HttpResponse:
-        rate_gate_wait(key=self.config.rate_key or self.base, rate_per_s=self.config.rate_limit_per_s)
+        rate_gate_wait(
+            key=self.config.rate_key or self.base, rate_per_s=self.config.rate_limit_per_s
+        )
         headers = {"Authorization": self.auth, "Content-Type": "application/json"}
         data = json.dumps(body).encode() if body is not None else None
         response = http_request(method, self.base + path, headers=headers, body=data)

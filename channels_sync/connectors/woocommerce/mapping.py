@@ -35,7 +35,7 @@ def woocommerce_order(payload: dict[str, Any]) -> ExternalOrderData:
         external_id=external_id,
         updated_at=updated_at,
         status=status,
-        paid=status in PAID or bool(payload.get("date_paid_gmt")) and status not in CANCELLED,
+        paid=status in PAID or (bool(payload.get("date_paid_gmt")) and status not in CANCELLED),
         cancelled=status in CANCELLED,
         currency=str(payload.get("currency") or ""),
         lines=lines,
@@ -43,7 +43,9 @@ def woocommerce_order(payload: dict[str, Any]) -> ExternalOrderData:
         discount_amount=money_minor(payload.get("discount_total")),
         customer_email=str(billing.get("email") or ""),
         shipping_address={
-            "name": " ".join(p for p in (shipping.get("first_name"), shipping.get("last_name")) if p),
+            "name": " ".join(
+                p for p in (shipping.get("first_name"), shipping.get("last_name")) if p
+            ),
             "line1": shipping.get("address_1", ""),
             "city": shipping.get("city", ""),
             "province": shipping.get("state", ""),

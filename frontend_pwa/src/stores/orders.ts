@@ -30,7 +30,7 @@ export const useOrdersStore = defineStore('orders', {
         fulfilment_method: input.method,
       }
       if (input.method === 'pickup') body.pickup_location = input.pickupLocation
-      else body.shipping_address = { text: input.address ?? '' }
+      else body.shipping_address = { line1: input.address ?? '' }
       const order = await api<Order>('/api/orders/', { method: 'POST', body, idempotencyKey: this.pendingKey })
       this.pendingKey = ''
       return order

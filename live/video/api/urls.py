@@ -1,0 +1,12 @@
+from django.urls import path
+
+from live.video.api import views
+
+app_name = "live_video"
+
+urlpatterns = [
+    path("whip/shows/<str:show_code>", views.whip_publish, name="whip"),
+    path("whip/sessions/<str:session_id>", views.whip_session, name="whip-session"),
+    path("hls/<str:media_id>/<str:session_id>/<str:name>", views.hls_file, name="hls"),
+    path("shows/<str:show_code>", views.show_video, name="show"),
+]

@@ -1,0 +1,262 @@
+"""Social API: share links, posters, visitor claim, the sharer's statement, analytics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hub.api import CREATED, acting_user, get_or_404
+from hub.kernel.errors import PermissionDenied
+from hub.kernel.roles import Role, user_has_role, user_is_merchant_admin
+from social.links_views import VISITOR_COOKIE
+from social.models import Platform, Post, ShareLink, TargetKind
+from social.posters import render_poster
+from social.selectors import (
+    daily_trend,
+    link_preview,
+    moderation_queue,
+    published_posts,
+    share_funnel,
+    sharer_statement,
+    top_sharers,
+)
+from social.services.clicks import visitor_claim
+from social.services.links import share_link_create
+from social.services.ugc import (
+    MediaIn,
+    post_comment,
+    post_create,
+    post_like,
+    post_report,
+    transition_post,
+)
+
+
+def _link_out(request: Request, link: ShareLink) -> dict[str, Any]:
+    return {
+        "code": link.code,
+        "url": request.build_absolute_uri(f"/s/{link.code}"),
+        "poster_url": request.build_absolute_uri(f"/api/social/links/{link.code}/poster.png"),
+        "target_kind": link.target_kind,
+        "target_id": link.target_id,
+        "platform": link.platform,
+        "utm": link.utm,
+    }
+
+
+class ShareLinksApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer[Any]):
+        target_kind = serializers.ChoiceField(choices=TargetKind.choices)
+        target_id = serializers.CharField(max_length=64)
+        platform = serializers.ChoiceField(choices=Platform.choices, default=Platform.LINK)
+        utm = serializers.DictField(child=serializers.CharField(max_length=100), required=False)
+        title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    def get(self, request: Request) -> Response:
+        links = ShareLink.objects.filter(sharer=acting_user(request)).order_by("-created_at")
+        return Response({"links": [_link_out(request, link) for link in links]})
+
+    @extend_schema(request=InputSerializer)
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        link, created = share_link_create(sharer=acting_user(request), **data.validated_data)
+        return Response(_link_out(request, link), status=CREATED if created else 200)
+
+
+class PosterApi(APIView):
+    permission_classes: list[type] = []
+
+    def get(self, request: Request, code: str) -> HttpResponse:
+        link = get_or_404(ShareLink, "share link", code=code)
+        preview = link_preview(link)
+        fallback = preview.title
+        if link.target_kind == "product":
+            from django.utils import translation
+
+            with translation.override("en"):
+                fallback = link_preview(link).title
+        png = render_poster(
+            preview=preview, fallback_title=fallback, url=request.build_absolute_uri(f"/s/{code}")
+        )
+        response = HttpResponse(png, content_type="image/png")
+        response["Cache-Control"] = "public, max-age=300"
+        return response
+
+
+class VisitorClaimApi(APIView):
+    """Called by the PWA after sign-in: the visitor cookie's clicks become the user's."""
+
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request: Request) -> Response:
+        claimed = visitor_claim(
+            visitor=request.COOKIES.get(VISITOR_COOKIE, ""), user=acting_user(request)
+        )
+        return Response({"claimed": claimed})
+
+
+class StatementApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request) -> Response:
+        return Response(sharer_statement(sharer=acting_user(request)))
+
+
+class AnalyticsApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer[Any]):
+        days = serializers.IntegerField(min_value=1, max_value=366, default=30)
+        by = serializers.ChoiceField(choices=["platform", "target"], default="platform")
+
+    @extend_schema(parameters=[InputSerializer])
+    def get(self, request: Request, report: str) -> Response:
+        if not user_is_merchant_admin(acting_user(request)):
+            raise PermissionDenied("share analytics are for merchant admins")
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        days = params.validated_data["days"]
+        if report == "top-sharers":
+            return Response({"rows": top_sharers(days=days)})
+        if report == "funnel":
+            return Response({"rows": share_funnel(days=days, by=params.validated_data["by"])})
+        return Response({"rows": daily_trend(days=days)})
+
+
+# --- UGC -----------------------------------------------------------------------------------
+
+
+def _post_out(post: Post) -> dict[str, Any]:
+    return {
+        "id": post.pk,
+        "author": post.author.get_username(),
+        "kind": post.kind,
+        "target_kind": post.target_kind,
+        "target_id": post.target_id,
+        "body": post.body,
+        "rating": post.rating,
+        "verified_purchase": post.verified_purchase,
+        "status": post.status,
+        "signals": post.signals,
+        "likes": post.likes,
+        "media": [{"kind": m.kind, "url": m.file.url} for m in post.media.all()],
+        "created_at": post.created_at.isoformat(),
+    }
+
+
+class PostsApi(APIView):
+    permission_classes = [IsAuthenticatedOrReadOnly]
+
+    class InputSerializer(serializers.Serializer[Any]):
+        kind = serializers.ChoiceField(choices=Post.Kind.choices)
+        body = serializers.CharField(max_length=2000)
+        target_kind = serializers.ChoiceField(choices=TargetKind.choices, required=False)
+        target_id = serializers.CharField(max_length=64, required=False)
+        rating = serializers.IntegerField(required=False, min_value=1, max_value=5)
+        photos = serializers.ListField(child=serializers.FileField(), required=False)
+        videos = serializers.ListField(child=serializers.FileField(), required=False)
+
+    class FilterSerializer(serializers.Serializer[Any]):
+        target_kind = serializers.ChoiceField(choices=TargetKind.choices)
+        target_id = serializers.CharField(max_length=64)
+
+    @extend_schema(parameters=[FilterSerializer])
+    def get(self, request: Request) -> Response:
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        posts = published_posts(**params.validated_data)
+        return Response({"posts": [_post_out(p) for p in posts]})
+
+    @extend_schema(request=InputSerializer)
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        media = [MediaIn("photo", f) for f in v.get("photos", [])] + [
+            MediaIn("video", f) for f in v.get("videos", [])
+        ]
+        post = post_create(
+            author=acting_user(request),
+            kind=v["kind"],
+            body=v["body"],
+            target_kind=v.get("target_kind", ""),
+            target_id=v.get("target_id", ""),
+            rating=v.get("rating"),
+            media=media,
+            device=request.COOKIES.get(VISITOR_COOKIE, ""),
+            ip=str(request.META.get("REMOTE_ADDR", "")),
+        )
+        return Response(_post_out(post), status=CREATED)
+
+
+class PostActionApi(APIView):
+    """like | comment | report on one post."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer[Any]):
+        body = serializers.CharField(max_length=500, required=False)
+        reason = serializers.CharField(max_length=200, required=False)
+
+    @extend_schema(request=InputSerializer)
+    def post(self, request: Request, pk: int, action: str) -> Response:
+        post = get_or_404(Post, "post", pk=pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = acting_user(request)
+        if action == "like":
+            return Response({"liked": post_like(post=post, user=user)})
+        if action == "comment":
+            comment = post_comment(post=post, author=user, body=data.validated_data.get("body", ""))
+            return Response({"id": comment.pk, "body": comment.body}, status=CREATED)
+        reported = post_report(
+            post=post, reporter=user, reason=data.validated_data.get("reason", "")
+        )
+        return Response({"reported": reported})
+
+
+def _require_moderator(request: Request) -> Any:
+    user = acting_user(request)
+    if not (user_is_merchant_admin(user) or user_has_role(user, Role.STORE_STAFF)):
+        raise PermissionDenied("moderation is for merchant admins and store staff")
+    return user
+
+
+class ModerationQueueApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request) -> Response:
+        _require_moderator(request)
+        return Response({"posts": [_post_out(p) for p in moderation_queue()]})
+
+
+class ModerationDecisionApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer[Any]):
+        decision = serializers.ChoiceField(choices=["published", "rejected"])
+        note = serializers.CharField(max_length=200, required=False, default="")
+
+    @extend_schema(request=InputSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        moderator = _require_moderator(request)
+        post = get_or_404(Post, "post", pk=pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        post = transition_post(
+            post=post,
+            target=data.validated_data["decision"],
+            moderator=moderator,
+            note=data.validated_data["note"],
+        )
+        return Response(_post_out(post))

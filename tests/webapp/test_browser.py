@@ -1,0 +1,270 @@
+"""The PWA end to end in headless Chromium (Debian's /usr/bin/chromium, no download).
+
+A shopper finds a product, signs in, orders it for pick-up, pays on the sandbox page;
+store staff see it in the inbox, pick, pack and mark it ready; the shopper's order page
+updates to "Ready for pick-up" with the QR code; staff hand it over by code. axe-core
+checks every main page for serious or critical WCAG 2.2 AA violations, and screenshots
+land in ``$LIVEHUB_DATA_DIR/screenshots`` for CI to keep.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from pytest_django.fixtures import Settings as SettingsWrapper
+from pytest_django.live_server_helper import LiveServer
+
+from oms.models import Fulfilment, Location, Order, ProductVariant, SalesChannel
+
+CHROMIUM = os.environ.get("LIVEHUB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE = Path(settings.BASE_DIR) / "frontend_pwa" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+SCREENSHOTS = Path(settings.DATA_DIR) / "screenshots"
+TIMEOUT_MS = 20_000
+
+
+def _unavailable() -> str:
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        return f"{CHROMIUM} missing (apt-get install chromium)"
+    if not (Path(settings.LIVEHUB_PWA_DIST) / "index.html").exists():
+        return "the PWA is not built (make pwa)"
+    if not AXE.exists():
+        return "frontend_pwa/node_modules missing (cd frontend_pwa && npm ci)"
+    return ""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    missing = _unavailable()
+    if missing:
+        # `make test` builds the app first; on CI a missing piece is a failure, not a skip.
+        if os.environ.get("CI") == "true":
+            pytest.fail(missing)
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls
+    # are plain synchronous code, so Django's async-safety guard is relaxed for them.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
+        )
+        yield chromium
+        chromium.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def shop(
+    transactional_db: None,
+    settings: SettingsWrapper,
+    tmp_path: Path,
+    web: SalesChannel,
+    store_jingan: Location,
+    tee: ProductVariant,
+    mug: ProductVariant,
+    stock: Callable[[ProductVariant, Location, int], None],
+    shopper: User,
+    jingan_staff: User,
+) -> dict[str, Any]:
+    settings.LIVEHUB_PAYMENT_PROVIDERS = {"sandbox": {"secret": "sandbox-browser-secret"}}
+    settings.LIVEHUB_PAYMENT_PROVIDERS_FILE = str(tmp_path / "none.json")
+    stock(tee, store_jingan, 5)
+    stock(mug, store_jingan, 2)
+    return {"tee": tee, "mug": mug}
+
+
+def _axe(page: Any, name: str) -> list[dict[str, Any]]:
+    """Serious and critical axe-core violations on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
+    )
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    return [
+        {"page": name, "id": v["id"], "impact": v["impact"], "nodes": len(v["nodes"])}
+        for v in result["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]
+
+
+def _sign_in(page: Any, base: str, username: str, next_path: str = "") -> None:
+    page.goto(f"{base}/login" + (f"?next={next_path}" if next_path else ""))
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(username)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_shopper_orders_for_pickup_and_staff_hand_it_over(
+    browser: Any, live_server: LiveServer, shop: dict[str, Any]
+) -> None:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    base = live_server.url
+    violations: list[dict[str, Any]] = []
+    shopper_ctx = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
+    staff_ctx = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
+    shopper = shopper_ctx.new_page()
+    staff = staff_ctx.new_page()
+
+    # -- browse and search -------------------------------------------------------------
+    shopper.goto(f"{base}/")
+    expect(shopper.get_by_role("heading", level=1)).to_have_text("Shop")
+    expect(shopper.get_by_test_id("products").get_by_role("listitem")).to_have_count(2)
+    violations += _axe(shopper, "home")
+    shopper.get_by_label("Search products").fill("MUG-WHITE")
+    shopper.get_by_role("button", name="Search").click()
+    expect(shopper).to_have_url(f"{base}/search?q=MUG-WHITE")
+    expect(shopper.get_by_test_id("products").get_by_role("listitem")).to_have_count(1)
+    expect(shopper.get_by_test_id("products")).to_contain_text("Product 2")
+
+    # -- product page, sign in on the way to buying -------------------------------------
+    tee_slug = shop["tee"].product.slug
+    shopper.goto(f"{base}/p/{tee_slug}")
+    expect(shopper.get_by_test_id("availability")).to_have_text("5 available")
+    violations += _axe(shopper, "product")
+    shopper.get_by_test_id("place-order").click()
+    expect(shopper).to_have_url(f"{base}/login?next=/p/{tee_slug}")
+    violations += _axe(shopper, "login")
+    shopper.get_by_label("Username").fill("shopper")
+    shopper.get_by_label("Password").fill("shopper")
+    shopper.get_by_role("button", name="Sign in").click()
+    expect(shopper).to_have_url(f"{base}/p/{tee_slug}")
+    shopper.get_by_label("Quantity").fill("2")
+    shopper.get_by_label("Pick up at").select_option("jingan")
+    shopper.get_by_test_id("place-order").click()
+    expect(shopper.get_by_test_id("order-status")).to_have_text("Pending payment")
+    order = Order.objects.get()
+    assert shopper.url == f"{base}/orders/{order.number}"
+    assert (order.fulfilment_method, order.pickup_location_id) == ("pickup", "jingan") or (
+        order.fulfilment_method == "pickup"
+    )
+    assert [(line.sku, line.quantity) for line in order.lines.all()] == [("TEE-RED-M", 2)]
+    violations += _axe(shopper, "order-pending")
+
+    # -- pay on the sandbox's hosted page --------------------------------------------------
+    shopper.get_by_role("button", name="Pay now (sandbox)").click()
+    expect(shopper.get_by_role("heading", level=1)).to_have_text("Sandbox payment")
+    shopper.get_by_role("button", name="Pay", exact=True).click()
+    expect(shopper.locator("#status")).to_have_text("Succeeded")
+    shopper.goto(f"{base}/orders/{order.number}")
+    expect(shopper.get_by_test_id("order-status")).to_have_text("Allocated")
+
+    # -- staff: inbox, pick list, fulfil ----------------------------------------------------
+    _sign_in(staff, base, "jingan-staff")
+    expect(staff).to_have_url(f"{base}/staff")
+    expect(staff.get_by_test_id("inbox")).to_contain_text(order.number)
+    violations += _axe(staff, "staff-inbox")
+    staff.get_by_role("link", name="Pick list").click()
+    expect(staff.get_by_test_id("pick-list")).to_contain_text("TEE-RED-M")
+    violations += _axe(staff, "staff-pick-list")
+    staff.get_by_test_id("pick-list").get_by_role("link", name=order.number).click()
+    expect(staff.get_by_test_id("staff-order-status")).to_have_text("Allocated")
+    staff.get_by_test_id("step-pick").click()
+    expect(staff.get_by_test_id("staff-order-status")).to_have_text("Picking")
+    staff.get_by_test_id("step-pack").click()
+    expect(staff.get_by_test_id("staff-order-status")).to_have_text("Packed")
+    staff.get_by_test_id("step-ready").click()
+    expect(staff.get_by_test_id("staff-order-status")).to_have_text("Ready for pick-up")
+    violations += _axe(staff, "staff-order")
+
+    # -- the shopper's page follows by itself and shows the pick-up QR ------------------
+    expect(shopper.get_by_test_id("order-status")).to_have_text("Ready for pick-up")
+    qr = shopper.get_by_test_id("pickup-qr")
+    expect(qr).to_be_visible()
+    assert qr.evaluate("img => img.complete && img.naturalWidth") > 0
+    violations += _axe(shopper, "order-ready")
+
+    # -- handover by code: a wrong code is refused, the right one completes -------------
+    fulfilment = Fulfilment.objects.get(order=order)
+    staff.goto(f"{base}/staff/handover")
+    staff.get_by_label("Order number").fill(order.number)
+    staff.get_by_label("Pick-up code").fill("WRONG000")
+    staff.get_by_role("button", name="Hand over").click()
+    expect(staff.get_by_role("alert")).to_be_visible()
+    order.refresh_from_db()
+    assert order.status == "ready_for_pickup"
+    staff.get_by_label("Pick-up code").fill(fulfilment.pickup_code)
+    staff.get_by_role("button", name="Hand over").click()
+    expect(staff.get_by_role("status")).to_have_text(f"Handed over order {order.number}.")
+    violations += _axe(staff, "staff-handover")
+    expect(shopper.get_by_test_id("order-status")).to_have_text("Picked up")
+    order.refresh_from_db()
+    assert order.status == "picked_up"
+
+    # -- my orders, in Chinese --------------------------------------------------------------
+    shopper.goto(f"{base}/orders")
+    expect(shopper.get_by_test_id("my-orders")).to_contain_text(order.number)
+    shopper.get_by_test_id("locale").select_option("zh-CN")
+    expect(shopper.get_by_role("heading", level=1)).to_have_text("我的订单")
+    expect(shopper.get_by_test_id("my-orders")).to_contain_text("已取货")
+    assert shopper.evaluate("document.documentElement.lang") == "zh-CN"
+    violations += _axe(shopper, "my-orders-zh")
+
+    shopper_ctx.close()
+    staff_ctx.close()
+    assert violations == [], json.dumps(violations, indent=1)
+
+
+def test_chinese_browsers_get_chinese_and_the_shell_works_offline(
+    browser: Any, live_server: LiveServer, shop: dict[str, Any]
+) -> None:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    context = browser.new_context(locale="zh-CN", service_workers="allow")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("商城")
+    manifest = page.evaluate(
+        "fetch('/manifest.webmanifest').then(r => r.json())"
+    )
+    assert (manifest["start_url"], manifest["scope"], manifest["display"]) == (
+        "/",
+        "/",
+        "standalone",
+    )
+    assert sorted(icon["sizes"] for icon in manifest["icons"]) == [
+        "192x192",
+        "512x512",
+        "512x512",
+    ]
+    scope = page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
+    assert scope == f"{live_server.url}/"
+    # Reload so the page is controlled, then go offline: the shell and the cached catalogue
+    # still render.
+    page.reload()
+    expect(page.get_by_test_id("products").get_by_role("listitem")).to_have_count(2)
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    context.set_offline(True)
+    page.goto(f"{live_server.url}/orders")
+    expect(page.get_by_role("heading", level=1)).to_have_text("我的订单")
+    expect(page.get_by_role("status").first).to_be_visible()
+    page.goto(f"{live_server.url}/")
+    expect(page.get_by_test_id("products").get_by_role("listitem")).to_have_count(2)
+    page.screenshot(path=str(SCREENSHOTS / "offline-home-zh.png"))
+    context.close()
