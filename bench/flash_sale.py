@@ -81,6 +81,8 @@ def _baseline_app() -> Any:
             return True
 
     class LockingRoom(AsyncWebsocketConsumer):  # type: ignore[misc]
+        channel_layer_alias = "bench.none"  # needs no layer (like the LiveHub consumer)
+
         async def connect(self) -> None:
             await self.accept()
             await self.send(text_data=json.dumps({"type": "hello"}))

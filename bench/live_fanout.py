@@ -167,7 +167,7 @@ def start_daphne(env: dict[str, str], app: str) -> tuple[subprocess.Popen[bytes]
     proc = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-        stderr=open(Path(env["LIVEHUB_DATA_DIR"]) / f"daphne-{port}.log", "wb"),
+        stderr=open(Path(env["LIVEHUB_DATA_DIR"]) / f"daphne-{port}.log", "wb"),  # noqa: SIM115
     )  # fmt: skip
     deadline = time.monotonic() + 30
     while True:

@@ -17,7 +17,6 @@ export default defineConfig({
       registerType: 'autoUpdate',
       filename: 'sw.js',
       manifestFilename: 'manifest.webmanifest',
-      includeAssets: ['icons/icon.svg'],
       manifest: {
         id: '/',
         name: 'LiveHub',
@@ -37,6 +36,8 @@ export default defineConfig({
       },
       workbox: {
         inlineWorkboxRuntime: true,
+        clientsClaim: true,
+        skipWaiting: true,
         globPatterns: ['**/*.{js,css,html,svg,png,woff2}'],
         modifyURLPrefix: { '': BASE },
         navigateFallback: `${BASE}index.html`,

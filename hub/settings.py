@@ -237,7 +237,10 @@ CHANNELS_SYNC_CREDENTIALS_KEY = os.environ.get("CHANNELS_SYNC_CREDENTIALS_KEY", 
 # --- Payments (docs/payments.md) -----------------------------------------------------------
 #: Provider credentials by code (sandbox, wechatpay, alipay); merged over the JSON file,
 #: which holds real merchant keys in production and simulator keys in the demo.
-LIVEHUB_PAYMENT_PROVIDERS: dict[str, dict[str, object]] = {"sandbox": {}}
+#: The sandbox lets anyone "pay" without money: set LIVEHUB_PAYMENT_SANDBOX=false in production.
+LIVEHUB_PAYMENT_PROVIDERS: dict[str, dict[str, object]] = (
+    {"sandbox": {}} if env_bool("LIVEHUB_PAYMENT_SANDBOX", default=True) else {}
+)
 LIVEHUB_PAYMENT_PROVIDERS_FILE = os.environ.get(
     "LIVEHUB_PAYMENT_PROVIDERS_FILE", str(DATA_DIR / "payment-providers.json")
 )

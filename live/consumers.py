@@ -79,6 +79,11 @@ def _int(message: dict[str, Any], name: str, default: int | None = None) -> int:
 
 
 class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
+    """One viewer's connection. It has no channel-layer channel of its own: everything
+    reaches it through its process's ``RoomHub``, so a connection costs no Redis
+    subscription (the alias names no layer, so Channels skips the per-consumer channel)."""
+
+    channel_layer_alias = "live.no-personal-channel"
     user_id: int | None = None
     role = "viewer"
 

@@ -303,14 +303,23 @@ class RoomHub:
             extra = private.get(uid, []) if uid is not None else []
             if not mine and not extra:
                 if len(frame) > 2:
-                    await viewer.deliver(shared)
+                    await self._deliver(viewer, shared)
                 continue
             personal = dict(frame)
             if mine:
                 personal["comments"] = sorted(sample + mine, key=lambda c: c["at"])
             if extra:
                 personal["private"] = extra
-            await viewer.deliver(json.dumps(personal, ensure_ascii=False, separators=(",", ":")))
+            await self._deliver(
+                viewer, json.dumps(personal, ensure_ascii=False, separators=(",", ":"))
+            )
+
+    async def _deliver(self, viewer: Viewer, text: str) -> None:
+        """One viewer's closed socket must not cost the others their frame."""
+        try:
+            await viewer.deliver(text)
+        except Exception:
+            self.viewers.discard(viewer)
 
     async def _push_dashboard(self) -> None:
         staff = [v for v in self.viewers if v.role in ("host", "moderator")]

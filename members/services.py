@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from hub.kernel.audit import audit_record
 from members.errors import CouponNotApplicable, NotEnoughPoints
+from members.live_coupons import live_coupon_claimed
 from members.models import Coupon, CouponRedemption, MemberProfile, PointsEntry, Tier
 from members.rules import points_rules
 from oms.models import Order
@@ -309,6 +310,8 @@ def coupon_evaluate(
         raise CouponNotApplicable(f"coupon {coupon.code} is not valid on this sales channel")
     if coupon.kind == Coupon.Kind.FIXED and coupon.currency != currency:
         raise CouponNotApplicable(f"coupon {coupon.code} is in {coupon.currency}")
+    if coupon.live_room and not live_coupon_claimed(coupon.code, user):
+        raise CouponNotApplicable(f"claim coupon {coupon.code} in the live room first")
     used = CouponRedemption.objects.filter(coupon=coupon, reversed_at__isnull=True)
     if used.filter(user=user).count() >= coupon.per_user_limit:
         raise CouponNotApplicable(f"you have already used coupon {coupon.code}")

@@ -6,6 +6,7 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
-        from payments import events
+        from payments import checks, events
 
         events.register_outbox_handlers()
+        del checks  # imported for its @register side effect

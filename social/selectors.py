@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
@@ -13,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from oms.models import Product
+from social import analytics_index
 from social.models import AnalyticsEvent, Attribution, Post, RewardEntry, ShareClick, ShareLink
 
 
@@ -87,7 +89,7 @@ def _since(days: int) -> Any:
     return timezone.now() - timedelta(days=days)
 
 
-def top_sharers(*, days: int, limit: int = 10) -> list[dict[str, Any]]:
+def _top_sharers_orm(*, days: int, limit: int = 10) -> list[dict[str, Any]]:
     rows = (
         AnalyticsEvent.objects.filter(created_at__gte=_since(days), sharer__isnull=False)
         .values("sharer_id", "sharer__username")
@@ -110,7 +112,7 @@ def top_sharers(*, days: int, limit: int = 10) -> list[dict[str, Any]]:
     ]
 
 
-def share_funnel(*, days: int, by: str) -> list[dict[str, Any]]:
+def _share_funnel_orm(*, days: int, by: str) -> list[dict[str, Any]]:
     """share -> click -> order counts (and sales) per platform or per target."""
     keys = ["platform"] if by == "platform" else ["target_kind", "target_id"]
     rows = (
@@ -129,7 +131,7 @@ def share_funnel(*, days: int, by: str) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-def daily_trend(*, days: int) -> list[dict[str, Any]]:
+def _daily_trend_orm(*, days: int) -> list[dict[str, Any]]:
     rows = (
         AnalyticsEvent.objects.filter(created_at__gte=_since(days))
         .annotate(day=TruncDate("created_at"))
@@ -161,3 +163,21 @@ def moderation_queue(*, limit: int = 100) -> list[Post]:
         .prefetch_related("media")
         .order_by("created_at", "pk")[:limit]
     )
+
+
+def top_sharers(*, days: int, limit: int = 10) -> list[dict[str, Any]]:
+    if settings.ELASTICSEARCH_URL:
+        return analytics_index.top_sharers(days=days, limit=limit)
+    return _top_sharers_orm(days=days, limit=limit)
+
+
+def share_funnel(*, days: int, by: str) -> list[dict[str, Any]]:
+    if settings.ELASTICSEARCH_URL:
+        return analytics_index.share_funnel(days=days, by=by)
+    return _share_funnel_orm(days=days, by=by)
+
+
+def daily_trend(*, days: int) -> list[dict[str, Any]]:
+    if settings.ELASTICSEARCH_URL:
+        return analytics_index.daily_trend(days=days)
+    return _daily_trend_orm(days=days)

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import login
 from django.http import HttpResponseRedirect
 from django.utils.http import url_has_allowed_host_and_scheme
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -25,12 +26,12 @@ STATE_KEY = "wechat_oauth"
 class JsSdkConfigApi(APIView):
     permission_classes = [AllowAny]
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class JsSdkConfigIn(serializers.Serializer[Any]):
         url = serializers.URLField(max_length=1000)
 
-    @extend_schema(parameters=[InputSerializer])
+    @extend_schema(parameters=[JsSdkConfigIn], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
-        params = self.InputSerializer(data=request.query_params)
+        params = self.JsSdkConfigIn(data=request.query_params)
         params.is_valid(raise_exception=True)
         return Response(jssdk_config(url=params.validated_data["url"]))
 
@@ -40,15 +41,15 @@ class OAuthStartApi(APIView):
 
     permission_classes = [AllowAny]
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class OAuthStartIn(serializers.Serializer[Any]):
         scope = serializers.ChoiceField(
             choices=["snsapi_base", "snsapi_userinfo"], default="snsapi_base"
         )
         next = serializers.CharField(max_length=500, default="/app/")
 
-    @extend_schema(parameters=[InputSerializer])
+    @extend_schema(parameters=[OAuthStartIn], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> HttpResponseRedirect:
-        params = self.InputSerializer(data=request.query_params)
+        params = self.OAuthStartIn(data=request.query_params)
         params.is_valid(raise_exception=True)
         nxt = params.validated_data["next"]
         if not url_has_allowed_host_and_scheme(nxt, allowed_hosts=None):
@@ -65,13 +66,13 @@ class OAuthStartApi(APIView):
 class OAuthCallbackApi(APIView):
     permission_classes = [AllowAny]
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class OAuthCallbackIn(serializers.Serializer[Any]):
         code = serializers.CharField(max_length=200)
         state = serializers.CharField(max_length=64)
 
-    @extend_schema(parameters=[InputSerializer])
+    @extend_schema(parameters=[OAuthCallbackIn], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> HttpResponseRedirect:
-        params = self.InputSerializer(data=request.query_params)
+        params = self.OAuthCallbackIn(data=request.query_params)
         params.is_valid(raise_exception=True)
         pending = request.session.pop(STATE_KEY, None)
         if not pending or pending["state"] != params.validated_data["state"]:

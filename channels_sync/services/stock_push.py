@@ -12,7 +12,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -33,6 +34,7 @@ from oms.selectors import available_to_promise
 DEBOUNCE_SECONDS = 0.25
 CLAIM_SECONDS = 60
 CLAIM_LIMIT = 1000
+LEASE_SECONDS = 30
 
 
 def stock_change_mark(*, variant_id: int, location_id: int) -> int:
@@ -46,30 +48,35 @@ def stock_change_mark(*, variant_id: int, location_id: int) -> int:
         .values_list("pk", flat=True)
         .distinct()
     )
-    for connection_id in connection_ids:
-        pending_mark(connection_id=connection_id, variant_id=variant_id)
+    if connection_ids:
+        pending_mark_many(connection_ids=connection_ids, variant_id=variant_id)
     return len(connection_ids)
 
 
-def pending_mark(*, connection_id: int, variant_id: int) -> None:
-    now = timezone.now()
-    updated = PendingStockPush.objects.filter(
-        connection_id=connection_id, variant_id=variant_id
-    ).update(version=F("version") + 1)
-    if updated:
+def pending_mark_many(*, connection_ids: list[int], variant_id: int) -> None:
+    """Bump the row of each connection, creating missing ones (two queries when warm)."""
+    rows = PendingStockPush.objects.filter(connection_id__in=connection_ids, variant_id=variant_id)
+    if rows.update(version=F("version") + 1) == len(connection_ids):
         return
-    try:
-        with transaction.atomic():
-            PendingStockPush.objects.create(
-                connection_id=connection_id,
+    now = timezone.now()
+    existing = set(rows.values_list("connection_id", flat=True))
+    missing = [c for c in connection_ids if c not in existing]
+    PendingStockPush.objects.bulk_create(
+        [
+            PendingStockPush(
+                connection_id=c,
                 variant_id=variant_id,
                 first_changed_at=now,
                 due_at=now + timedelta(seconds=DEBOUNCE_SECONDS),
             )
-    except IntegrityError:
-        PendingStockPush.objects.filter(connection_id=connection_id, variant_id=variant_id).update(
-            version=F("version") + 1
-        )
+            for c in missing
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def pending_mark(*, connection_id: int, variant_id: int) -> None:
+    pending_mark_many(connection_ids=[connection_id], variant_id=variant_id)
 
 
 @dataclass
@@ -86,7 +93,9 @@ def _claim(*, connection_id: int | None, limit: int) -> list[PendingStockPush]:
     now = timezone.now()
     with transaction.atomic():
         rows = PendingStockPush.objects.select_for_update(skip_locked=True).filter(
-            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), due_at__lte=now
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+            due_at__lte=now,
+            connection__enabled=True,
         )
         if connection_id is not None:
             rows = rows.filter(connection_id=connection_id)
@@ -108,25 +117,33 @@ def stock_push_due(*, connection_id: int | None = None, limit: int = CLAIM_LIMIT
         connection_ids = [connection_id]
     else:
         connection_ids = list(
-            PendingStockPush.objects.filter(due_at__lte=timezone.now())
+            PendingStockPush.objects.filter(due_at__lte=timezone.now(), connection__enabled=True)
             .values_list("connection_id", flat=True)
             .distinct()
         )
         random.shuffle(connection_ids)  # workers spread over the connections
     budget = limit
     for cid in connection_ids:
-        connection = Connection.objects.select_related("sales_channel").get(pk=cid)
-        connector = connector_of(connection)
-        while budget > 0:
-            rows = _claim(connection_id=cid, limit=min(budget, connector.batch_size))
-            if not rows:
-                break
-            budget -= len(rows)
-            report.connections.add(cid)
-            if not _push_connection(
-                connection=connection, connector=connector, rows=rows, report=report
-            ):
-                break  # throttled: leave this marketplace alone until its wait is over
+        lease = f"livehub:sync-push-lease:{cid}"
+        # One pusher per connection at a time: parallel pushers would only queue on its
+        # rate limit holding stale quantities; other workers serve other marketplaces.
+        if not cache.add(lease, 1, timeout=LEASE_SECONDS):
+            continue
+        try:
+            connection = Connection.objects.select_related("sales_channel").get(pk=cid)
+            connector = connector_of(connection)
+            while budget > 0:
+                rows = _claim(connection_id=cid, limit=min(budget, connector.batch_size))
+                if not rows:
+                    break
+                budget -= len(rows)
+                report.connections.add(cid)
+                if not _push_connection(
+                    connection=connection, connector=connector, rows=rows, report=report
+                ):
+                    break  # throttled: leave this marketplace alone until its wait is over
+        finally:
+            cache.delete(lease)
     return report
 
 

@@ -1,10 +1,11 @@
 """How the web process talks to media workers: one JSON request, one JSON reply.
 
-With ``REDIS_URL`` set, requests go on a Redis list that every worker pops
-(``livehub:media:requests``); a request for a given worker (stop a session) goes on that
-worker's own list; each reply comes back on a one-off list named by the request. Without
-Redis, the one embedded worker listens on a Unix socket under the data directory and
-speaks newline-delimited JSON. Either way the web process never touches media.
+With ``REDIS_URL`` set, requests go on a Redis list that every worker of the same
+database pops (``livehub:media:<database>:requests``); a request for a given worker
+(stop a session) goes on that worker's own list; each reply comes back on a one-off
+list named by the request. Without Redis, the one embedded worker listens on a Unix
+socket under the data directory and speaks newline-delimited JSON. Either way the web
+process never touches media.
 """
 
 from __future__ import annotations
@@ -15,16 +16,23 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 
 from hub.kernel.ids import opaque_token
 from live.video.errors import MediaWorkerUnavailable
 
-REQUESTS_KEY = "livehub:media:requests"
+REQUESTS_KEY = "livehub:media:{database}:requests"
 WORKER_KEY = "livehub:media:worker:{worker_id}"
 REPLY_KEY = "livehub:media:reply:{request_id}"
 #: A reply list left behind by a caller that timed out expires on its own.
 REPLY_TTL_SECONDS = 60
 MAX_MESSAGE_BYTES = 1 << 20
+
+
+def requests_key() -> str:
+    """The shared request list, per database: a worker only serves sessions it can write."""
+    name = Path(str(connection.settings_dict["NAME"])).name
+    return REQUESTS_KEY.format(database=name)
 
 
 def socket_path() -> Path:
@@ -45,7 +53,7 @@ def _redis_request(message: dict[str, Any], *, timeout: float, worker_id: str) -
 
     request_id = opaque_token(12)
     reply_key = REPLY_KEY.format(request_id=request_id)
-    queue = WORKER_KEY.format(worker_id=worker_id) if worker_id else REQUESTS_KEY
+    queue = WORKER_KEY.format(worker_id=worker_id) if worker_id else requests_key()
     client = redis.Redis.from_url(settings.REDIS_URL)
     try:
         client.rpush(queue, json.dumps({**message, "reply_to": reply_key}))

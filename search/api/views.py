@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -19,7 +20,7 @@ from search.selectors import search_products, search_suggest
 class ProductSearchApi(APIView):
     permission_classes = [AllowAny]
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class ProductSearchIn(serializers.Serializer[Any]):
         q = serializers.CharField(required=False, allow_blank=True, max_length=MAX_QUERY_CHARS)
         category = serializers.CharField(required=False, max_length=64)
         price_min = serializers.IntegerField(required=False, min_value=0)
@@ -31,9 +32,9 @@ class ProductSearchApi(APIView):
             required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=20
         )
 
-    @extend_schema(parameters=[InputSerializer])
+    @extend_schema(parameters=[ProductSearchIn], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
-        params = self.InputSerializer(data=request.query_params)
+        params = self.ProductSearchIn(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
         result = search_products(
@@ -63,15 +64,15 @@ class ProductSearchApi(APIView):
 class SuggestApi(APIView):
     permission_classes = [AllowAny]
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class SuggestIn(serializers.Serializer[Any]):
         q = serializers.CharField(max_length=50, trim_whitespace=False)
         size = serializers.IntegerField(
             required=False, min_value=1, max_value=MAX_SUGGEST, default=8
         )
 
-    @extend_schema(parameters=[InputSerializer])
+    @extend_schema(parameters=[SuggestIn], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
-        params = self.InputSerializer(data=request.query_params)
+        params = self.SuggestIn(data=request.query_params)
         params.is_valid(raise_exception=True)
         found = search_suggest(
             prefix=params.validated_data["q"], size=params.validated_data["size"]

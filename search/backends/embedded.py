@@ -61,6 +61,9 @@ _PRICE_CASE = (
     + " END"
 )
 
+#: Matches read per suggestion request before ordering them.
+SUGGEST_CANDIDATES = 200
+
 _SORT_SQL = {
     "price_asc": "d.price_amount ASC, d.id ASC",
     "price_desc": "d.price_amount DESC, d.id ASC",
@@ -89,6 +92,11 @@ class EmbeddedBackend:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            # The index is read-mostly and hot: keep pages in memory instead of re-reading
+            # them through the default 2 MB page cache on every broad query.
+            conn.execute("PRAGMA cache_size=-65536")
+            conn.execute("PRAGMA mmap_size=268435456")
+            conn.execute("PRAGMA temp_store=MEMORY")
             self._local.conn = conn
         if not self._ready:
             conn.executescript(_SCHEMA)
@@ -303,11 +311,18 @@ class EmbeddedBackend:
             )
             for r in rows
         ]
-        facet_rows = conn.execute(
-            f"SELECT d.category, {_PRICE_CASE} AS bucket, d.in_stock, count(*) "
-            f"FROM docs d{where_sql} GROUP BY 1, 2, 3",
-            params,
-        ).fetchall()
+        select = f"SELECT d.category, {_PRICE_CASE} AS bucket, d.in_stock, count(*) "
+        if match:
+            # Driving from the FTS match and joining docs is ~2x faster than IN (subquery).
+            facet_sql = (
+                select
+                + "FROM fts JOIN docs d ON d.id = fts.rowid WHERE fts MATCH ?"
+                + "".join(f" AND {f}" for f in where[1:])
+                + " GROUP BY 1, 2, 3"
+            )
+        else:
+            facet_sql = select + f"FROM docs d{where_sql} GROUP BY 1, 2, 3"
+        facet_rows = conn.execute(facet_sql, params).fetchall()
         categories: dict[str, int] = {}
         prices: dict[str, int] = {}
         stock: dict[str, int] = {}
@@ -339,13 +354,13 @@ class EmbeddedBackend:
             return []
         latin, _changed = self._resolve(conn, terms, prefix_last=True)
         match = self._match_expr(latin, terms.cjk, prefix_last=terms.last_is_latin)
-        rows = self._suggest_rows(conn, match, size)
+        rows = self._suggest_rows(conn, match, size, prefix.strip())
         if not rows and terms.last_is_latin and latin:
             # The word being typed may itself be misspelt: finish it as the nearest word.
             fixed = self._correct(conn, latin[-1])
             if fixed is not None:
                 match = self._match_expr([*latin[:-1], fixed], terms.cjk, prefix_last=True)
-                rows = self._suggest_rows(conn, match, size)
+                rows = self._suggest_rows(conn, match, size, prefix.strip())
         lang: Literal["en", "zh"] = "zh" if terms.cjk else "en"
         seen: set[str] = set()
         out: list[Suggestion] = []
@@ -358,12 +373,22 @@ class EmbeddedBackend:
         return out[:size]
 
     @staticmethod
-    def _suggest_rows(conn: sqlite3.Connection, match: str, size: int) -> list[Any]:
-        return conn.execute(
+    def _suggest_rows(conn: sqlite3.Connection, match: str, size: int, typed: str) -> list[Any]:
+        """Up to SUGGEST_CANDIDATES matches in index order (no full BM25 pass: a short
+        prefix can match most of the catalogue), then names that start with what was
+        typed first, shorter names next."""
+        rows = conn.execute(
             "SELECT d.id, d.name_en, d.name_zh FROM fts JOIN docs d ON d.id = fts.rowid "
-            "WHERE fts MATCH ? ORDER BY fts.rank, d.id LIMIT ?",
-            (f"names : ({match})", size * 2),
+            "WHERE fts MATCH ? LIMIT ?",
+            (f"names : ({match})", SUGGEST_CANDIDATES),
         ).fetchall()
+        lowered = typed.lower()
+
+        def order(row: Any) -> tuple[bool, int, int]:
+            starts = row[1].lower().startswith(lowered) or row[2].startswith(typed)
+            return (not starts, min(len(row[1]), len(row[2])), row[0])
+
+        return sorted(rows, key=order)[: size * 2]
 
 
 def _corrected_text(text: str, typed: list[str], fixed: list[str]) -> str:

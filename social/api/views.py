@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
@@ -54,20 +55,21 @@ def _link_out(request: Request, link: ShareLink) -> dict[str, Any]:
 class ShareLinksApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class ShareLinksIn(serializers.Serializer[Any]):
         target_kind = serializers.ChoiceField(choices=TargetKind.choices)
         target_id = serializers.CharField(max_length=64)
         platform = serializers.ChoiceField(choices=Platform.choices, default=Platform.LINK)
         utm = serializers.DictField(child=serializers.CharField(max_length=100), required=False)
         title = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         links = ShareLink.objects.filter(sharer=acting_user(request)).order_by("-created_at")
         return Response({"links": [_link_out(request, link) for link in links]})
 
-    @extend_schema(request=InputSerializer)
+    @extend_schema(request=ShareLinksIn, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.ShareLinksIn(data=request.data)
         data.is_valid(raise_exception=True)
         link, created = share_link_create(sharer=acting_user(request), **data.validated_data)
         return Response(_link_out(request, link), status=CREATED if created else 200)
@@ -76,6 +78,7 @@ class ShareLinksApi(APIView):
 class PosterApi(APIView):
     permission_classes: list[type] = []
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, code: str) -> HttpResponse:
         link = get_or_404(ShareLink, "share link", code=code)
         preview = link_preview(link)
@@ -98,6 +101,7 @@ class VisitorClaimApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         claimed = visitor_claim(
             visitor=request.COOKIES.get(VISITOR_COOKIE, ""), user=acting_user(request)
@@ -108,6 +112,7 @@ class VisitorClaimApi(APIView):
 class StatementApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response(sharer_statement(sharer=acting_user(request)))
 
@@ -115,15 +120,15 @@ class StatementApi(APIView):
 class AnalyticsApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class AnalyticsIn(serializers.Serializer[Any]):
         days = serializers.IntegerField(min_value=1, max_value=366, default=30)
         by = serializers.ChoiceField(choices=["platform", "target"], default="platform")
 
-    @extend_schema(parameters=[InputSerializer])
+    @extend_schema(parameters=[AnalyticsIn], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, report: str) -> Response:
         if not user_is_merchant_admin(acting_user(request)):
             raise PermissionDenied("share analytics are for merchant admins")
-        params = self.InputSerializer(data=request.query_params)
+        params = self.AnalyticsIn(data=request.query_params)
         params.is_valid(raise_exception=True)
         days = params.validated_data["days"]
         if report == "top-sharers":
@@ -157,7 +162,7 @@ def _post_out(post: Post) -> dict[str, Any]:
 class PostsApi(APIView):
     permission_classes = [IsAuthenticatedOrReadOnly]
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class PostsIn(serializers.Serializer[Any]):
         kind = serializers.ChoiceField(choices=Post.Kind.choices)
         body = serializers.CharField(max_length=2000)
         target_kind = serializers.ChoiceField(choices=TargetKind.choices, required=False)
@@ -166,20 +171,20 @@ class PostsApi(APIView):
         photos = serializers.ListField(child=serializers.FileField(), required=False)
         videos = serializers.ListField(child=serializers.FileField(), required=False)
 
-    class FilterSerializer(serializers.Serializer[Any]):
+    class PostsFilter(serializers.Serializer[Any]):
         target_kind = serializers.ChoiceField(choices=TargetKind.choices)
         target_id = serializers.CharField(max_length=64)
 
-    @extend_schema(parameters=[FilterSerializer])
+    @extend_schema(parameters=[PostsFilter], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
-        params = self.FilterSerializer(data=request.query_params)
+        params = self.PostsFilter(data=request.query_params)
         params.is_valid(raise_exception=True)
         posts = published_posts(**params.validated_data)
         return Response({"posts": [_post_out(p) for p in posts]})
 
-    @extend_schema(request=InputSerializer)
+    @extend_schema(request=PostsIn, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.PostsIn(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         media = [MediaIn("photo", f) for f in v.get("photos", [])] + [
@@ -204,14 +209,16 @@ class PostActionApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class PostActionIn(serializers.Serializer[Any]):
         body = serializers.CharField(max_length=500, required=False)
         reason = serializers.CharField(max_length=200, required=False)
 
-    @extend_schema(request=InputSerializer)
+    @extend_schema(
+        request=PostActionIn, responses=OpenApiTypes.OBJECT, operation_id="social_post_action"
+    )
     def post(self, request: Request, pk: int, action: str) -> Response:
         post = get_or_404(Post, "post", pk=pk)
-        data = self.InputSerializer(data=request.data)
+        data = self.PostActionIn(data=request.data)
         data.is_valid(raise_exception=True)
         user = acting_user(request)
         if action == "like":
@@ -235,6 +242,7 @@ def _require_moderator(request: Request) -> Any:
 class ModerationQueueApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         _require_moderator(request)
         return Response({"posts": [_post_out(p) for p in moderation_queue()]})
@@ -243,15 +251,15 @@ class ModerationQueueApi(APIView):
 class ModerationDecisionApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class ModerationDecisionIn(serializers.Serializer[Any]):
         decision = serializers.ChoiceField(choices=["published", "rejected"])
         note = serializers.CharField(max_length=200, required=False, default="")
 
-    @extend_schema(request=InputSerializer)
+    @extend_schema(request=ModerationDecisionIn, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, pk: int) -> Response:
         moderator = _require_moderator(request)
         post = get_or_404(Post, "post", pk=pk)
-        data = self.InputSerializer(data=request.data)
+        data = self.ModerationDecisionIn(data=request.data)
         data.is_valid(raise_exception=True)
         post = transition_post(
             post=post,

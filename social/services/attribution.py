@@ -18,6 +18,7 @@ from hub.kernel.audit import audit_record
 from oms.models import Order
 from social.models import AnalyticsEvent, Attribution, RewardEntry, ShareClick
 from social.policy import current_policy
+from social.services.analytics import analytics_event_record
 
 REVERSING_STATUSES = frozenset({"cancelled", "returned", "partially_returned"})
 
@@ -88,7 +89,7 @@ def _attribute(order_number: str) -> Attribution | None:
             currency=order.currency,
             reason=f"order {order.number}",
         )
-        AnalyticsEvent.objects.create(
+        analytics_event_record(
             kind=AnalyticsEvent.Kind.ORDER,
             platform=click.link.platform,
             target_kind=click.link.target_kind,

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from social.models import AnalyticsEvent, ShareClick, ShareLink
+from social.services.analytics import analytics_event_record
 
 #: Crawlers and link-preview fetchers (they get the preview page, never a counted click).
 BOT_UA = re.compile(
@@ -54,7 +55,7 @@ def share_click_record(
             counted=not bot and not repeat,
         )
         if click.counted:
-            AnalyticsEvent.objects.create(
+            analytics_event_record(
                 kind=AnalyticsEvent.Kind.CLICK,
                 platform=link.platform,
                 target_kind=link.target_kind,

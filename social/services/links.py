@@ -11,6 +11,7 @@ from hub.kernel.ids import opaque_token
 from oms.models import Product
 from social.errors import InvalidShare
 from social.models import AnalyticsEvent, Platform, ShareLink, TargetKind
+from social.services.analytics import analytics_event_record
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 
@@ -60,7 +61,7 @@ def share_link_create(
             link = ShareLink.objects.create(
                 code=opaque_token(9), utm=clean_utm, title=title[:200], **lookup
             )
-            AnalyticsEvent.objects.create(
+            analytics_event_record(
                 kind=AnalyticsEvent.Kind.SHARE,
                 platform=platform,
                 target_kind=target_kind,

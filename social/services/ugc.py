@@ -31,6 +31,7 @@ from social.models import (
     PostReport,
     PostStatus,
 )
+from social.services.analytics import analytics_event_record
 from social.services.clicks import ip_hash
 from social.states import POST_TRANSITIONS
 
@@ -165,7 +166,7 @@ def post_create(
             PostMedia.objects.create(
                 post=post, kind=m.kind, file=m.upload, content_type=content_type
             )
-        AnalyticsEvent.objects.create(
+        analytics_event_record(
             kind=AnalyticsEvent.Kind.POST, target_kind=target_kind, target_id=target_id
         )
     return post
@@ -191,7 +192,7 @@ def post_like(*, post: Post, user: User) -> bool:
         with transaction.atomic():
             PostLike.objects.create(post=post, user=user)
             Post.objects.filter(pk=post.pk).update(likes=F("likes") + 1)
-            AnalyticsEvent.objects.create(
+            analytics_event_record(
                 kind=AnalyticsEvent.Kind.LIKE, target_kind="post", target_id=str(post.pk)
             )
     except IntegrityError:

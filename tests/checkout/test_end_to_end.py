@@ -63,3 +63,57 @@ def test_shopper_pays_with_the_sandbox_and_a_cancel_refunds_everything(
     assert (paid.status, paid.refunded_amount) == ("refunded", 12510)
     assert points_balance(shopper) == 300
     assert CouponRedemption.objects.get().reversed_at is not None
+
+
+@pytest.mark.django_db
+def test_a_partial_return_refunds_and_reverses_points_pro_rata(
+    stocked: object,
+    shopper: User,
+    home: Address,
+    rates: None,
+    store_jingan: object,
+    client: Client,
+) -> None:
+    from oms.services.fulfilment import (
+        fulfilment_mark_delivered,
+        fulfilment_pack,
+        fulfilment_ship,
+        fulfilment_start_picking,
+    )
+    from oms.services.returns import return_inspect, return_receive, return_request
+
+    client.force_login(shopper)
+    client.put("/api/cart/", {"sku": "TEE-RED-M", "quantity": 2}, content_type="application/json")
+    placed = client.post(
+        "/api/checkout/cart/", {"address": home.pk}, content_type="application/json"
+    ).json()
+    payment = client.post(
+        "/api/payments/",
+        {"order": placed["order"], "provider": "sandbox", "method": "page"},
+        content_type="application/json",
+    ).json()
+    client.post(payment["client_payload"]["redirect_url"], {"outcome": "succeeded"})
+    outbox_relay()
+    assert points_balance(shopper) == 270  # 25800 + 1200 shipping -> 270 points
+    order = Order.objects.get(number=placed["order"])
+    for fulfilment in order.fulfilments.all():
+        fulfilment_start_picking(fulfilment=fulfilment, actor=None)
+        fulfilment_pack(fulfilment=fulfilment, actor=None)
+        fulfilment_ship(fulfilment=fulfilment, carrier="SF", tracking_number="T", actor=None)
+        fulfilment_mark_delivered(fulfilment=fulfilment, actor=None)
+    order.refresh_from_db()
+    line = order.lines.get()
+    rma = return_request(order=order, quantities={line.pk: 1}, actor=None)
+    return_receive(rma=rma, location=store_jingan, actor=None)  # type: ignore[arg-type]
+    return_inspect(rma=rma, restock={rma.lines.get().pk: True}, actor=None)
+    outbox_relay()
+    refund = Refund.objects.get()
+    refund_submit(refund_id=refund.pk)
+    paid = Payment.objects.get()
+    # half the goods came back: 27000 x 12900 / 25800 = 13500 refunded, 135 points reversed
+    assert (refund.amount, paid.status, paid.refunded_amount) == (
+        13500,
+        "partially_refunded",
+        13500,
+    )
+    assert points_balance(shopper) == 135

@@ -160,3 +160,47 @@ def test_live_price_is_final_and_anonymous_coupons_are_refused(
             pickup=True,
             coupon_code="X",
         )
+
+
+@pytest.mark.django_db
+def test_live_room_coupon_needs_a_claim_in_the_room(
+    web: SalesChannel, tee: ProductVariant, shopper: User, other_shopper: User, rates: None
+) -> None:
+    from members import live_coupons
+
+    Coupon.objects.create(code="ROOM5", kind="fixed", value=500, live_room="room-1")
+    with pytest.raises(CouponNotApplicable, match="claim coupon ROOM5 in the live room first"):
+        price_quote(
+            sales_channel=web,
+            quantities={tee: 1},
+            user=shopper,
+            region="SH",
+            pickup=True,
+            coupon_code="ROOM5",
+        )
+
+    def claimed(code: str, user: User) -> bool:
+        return code == "ROOM5" and user.pk == shopper.pk
+
+    live_coupons.register_live_coupon_claim_checker(claimed)
+    try:
+        quote = price_quote(
+            sales_channel=web,
+            quantities={tee: 1},
+            user=shopper,
+            region="SH",
+            pickup=True,
+            coupon_code="ROOM5",
+        )
+        assert quote.coupon_discount == 500
+        with pytest.raises(CouponNotApplicable):
+            price_quote(
+                sales_channel=web,
+                quantities={tee: 1},
+                user=other_shopper,
+                region="SH",
+                pickup=True,
+                coupon_code="ROOM5",
+            )
+    finally:
+        live_coupons._checkers.remove(claimed)

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.utils import timezone
 
+from hub.kernel.roles import Role
 from live.models import Show
 from live.video import transport
 from live.video.errors import MediaWorkerUnavailable
@@ -30,7 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def host(db: None) -> User:
-    return User.objects.create_user(username="host", password="host")
+    user = User.objects.create_user(username="host", password="host")
+    user.groups.add(Group.objects.get_or_create(name=Role.HOST.value)[0])
+    return user
 
 
 @pytest.fixture
@@ -79,12 +82,13 @@ def media_worker(transactional_db: None, media_dirs: Path) -> Iterator[subproces
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "LIVEHUB_MEDIA_WORKER_SOCKET": settings.LIVEHUB_MEDIA_WORKER_SOCKET,
         "LOG_LEVEL": "WARNING",
+        "LIVEHUB_VIDEO_WHEP_SEATS": "1",
     }
     if settings.REDIS_URL:
         import redis
 
         client = redis.Redis.from_url(settings.REDIS_URL)
-        client.delete(transport.REQUESTS_KEY)  # nothing left from an earlier run
+        client.delete(transport.requests_key())  # nothing left from an earlier run
         client.close()
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "run_media_worker"], env=env, cwd=ROOT

@@ -57,7 +57,7 @@ async def _publish(client: Client, stream: Stream, observations: dict[str, Any])
     # A player's view: poll the playlist, note when each segment first appears, read it.
     seen: dict[str, float] = {}
     latencies: list[float] = []
-    playlist_url = f"/api/live/video/hls/{stream.media_id}/{session.public_id}/index.m3u8"
+    playlist_url = f"/api/live/video/hls/{stream.media_id}/{session.public_id}/live.m3u8"
     deadline = time.monotonic() + PUBLISH_SECONDS
     while time.monotonic() < deadline:
         got = await sync_to_async(client.get)(playlist_url)
@@ -116,6 +116,7 @@ def test_whip_publish_produces_live_hls_then_a_replay_with_markers(
     out_dir = Path(settings.MEDIA_ROOT) / session.media_dir
     playlist = (out_dir / "index.m3u8").read_text()
     assert playlist.rstrip().endswith("#EXT-X-ENDLIST")
+    assert (out_dir / "live.m3u8").read_text().rstrip().endswith("#EXT-X-ENDLIST")
     assert "#EXT-X-TARGETDURATION:1" in playlist
     segments = _segments(playlist)
     assert session.segment_count == len(segments) >= 4
@@ -187,10 +188,49 @@ def test_whip_publish_produces_live_hls_then_a_replay_with_markers(
     assert TimelineMarker.objects.count() == 1
 
 
+async def _take_seat(client: Client, stream: Stream, out: dict[str, Any]) -> None:
+    """A moderator's WHEP seat: recvonly offer → 201 → frames arrive over WebRTC."""
+    viewer = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    viewer.addTransceiver("video", direction="recvonly")
+    viewer.addTransceiver("audio", direction="recvonly")
+    got_video: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    readers: list[asyncio.Future[None]] = []
+
+    @viewer.on("track")
+    def on_track(track: Any) -> None:
+        async def first_frame() -> None:
+            frame = await track.recv()
+            if not got_video.done():
+                got_video.set_result(frame)
+
+        if track.kind == "video":
+            readers.append(asyncio.ensure_future(first_frame()))
+
+    await viewer.setLocalDescription(await viewer.createOffer())
+    url = f"/api/live/video/whep/shows/{stream.show.code}"
+    sdp = viewer.localDescription.sdp
+    out["anonymous"] = await sync_to_async(Client().post)(
+        url, data=sdp, content_type="application/sdp"
+    )
+    seat = await sync_to_async(client.post)(url, data=sdp, content_type="application/sdp")
+    out["seat"] = seat
+    assert seat.status_code == 201, seat.content
+    await viewer.setRemoteDescription(RTCSessionDescription(seat.content.decode(), "answer"))
+    frame = await asyncio.wait_for(got_video, timeout=10)
+    out["seat_frame"] = (frame.width, frame.height)
+    out["second_seat"] = await sync_to_async(client.post)(
+        url, data=sdp, content_type="application/sdp"
+    )
+    out["seat_delete"] = await sync_to_async(client.delete)(seat["Location"])
+    await viewer.close()
+
+
 @pytest.mark.parametrize("codec", ["video/H264"])
-def test_whip_accepts_h264_publishers(
+def test_whip_accepts_h264_publishers_and_seats_watch_over_whep(
     media_worker: subprocess.Popen[bytes], stream: Stream, codec: str
 ) -> None:
+    seats: dict[str, Any] = {}
+
     async def publish() -> tuple[int, int]:
         from aiortc.rtcrtpsender import RTCRtpSender
 
@@ -210,7 +250,10 @@ def test_whip_accepts_h264_publishers(
         assert response.status_code == 201, response.content
         assert "H264/90000" in response.content.decode()
         await pc.setRemoteDescription(RTCSessionDescription(response.content.decode(), "answer"))
-        await asyncio.sleep(2.5)
+        await asyncio.sleep(1.0)
+        host_client = Client()
+        await sync_to_async(host_client.force_login)(stream.show.host)
+        await _take_seat(host_client, stream, seats)
         deleted = await sync_to_async(client.delete)(response["Location"], headers=auth)
         await pc.close()
         await sync_to_async(connections.close_all)()
@@ -224,3 +267,13 @@ def test_whip_accepts_h264_publishers(
         session.refresh_from_db()
     assert session.status == SessionStatus.ENDED
     assert session.segment_count >= 1
+    assert seats["anonymous"].status_code == 403
+    assert seats["seat"]["Location"].startswith(f"/api/live/video/whep/seats/{session.public_id}/")
+    assert seats["seat_frame"] == (320, 240)
+    assert seats["second_seat"].status_code == 503
+    assert seats["second_seat"].json()["error"] == {
+        "code": "seats_full",
+        "message": "all 1 low-latency seats are taken",
+        "details": {"cap": 1},
+    }
+    assert seats["seat_delete"].status_code == 200

@@ -159,3 +159,34 @@ def test_hls_files_carry_cdn_cache_headers(stream: Stream, media_dirs: Path) -> 
     assert client.get(base + "index.m3u8")["Cache-Control"] == "public, max-age=86400"
     for name in ("..%2F..%2Fsecret", "seg1.ts", "other.txt", "seg00001.ts"):
         assert client.get(base + name).status_code == 404
+
+
+def test_the_host_console_shows_the_whip_url_and_stream_key(stream: Stream) -> None:
+    client = Client()
+    client.force_login(stream.show.host)
+    response = client.get(f"/api/live/video/shows/{stream.show.code}/ingest")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    assert response.json() == {
+        "whip_url": f"http://testserver/api/live/video/whip/shows/{stream.show.code}",
+        "stream_key": stream.key,
+    }
+
+
+def test_only_the_host_sees_the_stream_key(stream: Stream, shopper: Any) -> None:
+    client = Client()
+    assert client.get(f"/api/live/video/shows/{stream.show.code}/ingest").status_code == 403
+    client.force_login(shopper)
+    response = client.get(f"/api/live/video/shows/{stream.show.code}/ingest")
+    assert response.status_code == 403
+    assert stream.key not in response.content.decode()
+
+
+def test_whep_needs_a_live_show(stream: Stream) -> None:
+    client = Client()
+    client.force_login(stream.show.host)
+    response = client.post(
+        f"/api/live/video/whep/shows/{stream.show.code}", data=OFFER, content_type="application/sdp"
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["message"] == "the show is not live"

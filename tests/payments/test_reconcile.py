@@ -40,7 +40,10 @@ def test_reconcile_closes_payments_unpaid_past_the_checkout_hold(
 
 @pytest.mark.django_db
 def test_staff_partial_refund_is_idempotent_and_admin_only(
-    gateways: dict[str, Any], make_order: Callable[..., Order], shopper: Any, admin_user: Any,
+    gateways: dict[str, Any],
+    make_order: Callable[..., Order],
+    shopper: Any,
+    admin_user: Any,
     client: Client,
 ) -> None:
     order = make_order()
@@ -52,20 +55,38 @@ def test_staff_partial_refund_is_idempotent_and_admin_only(
     client.post("/payments/notify/wechatpay/", data=body, content_type="application/json", **extra)
     url = f"/api/payments/{payment.reference}/refunds/"
     client.force_login(shopper)
-    assert client.post(url, {"amount": 100, "reason": "x"}, content_type="application/json",
-                       HTTP_IDEMPOTENCY_KEY="r1").status_code == 404
+    assert (
+        client.post(
+            url,
+            {"amount": 100, "reason": "x"},
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY="r1",
+        ).status_code
+        == 404
+    )
     client.force_login(admin_user)
-    missing_key = client.post(url, {"amount": 100, "reason": "x"},
-                              content_type="application/json")
+    missing_key = client.post(url, {"amount": 100, "reason": "x"}, content_type="application/json")
     assert missing_key.status_code == 400
-    first = client.post(url, {"amount": 500, "reason": "scratched"},
-                        content_type="application/json", HTTP_IDEMPOTENCY_KEY="r1")
-    again = client.post(url, {"amount": 500, "reason": "scratched"},
-                        content_type="application/json", HTTP_IDEMPOTENCY_KEY="r1")
+    first = client.post(
+        url,
+        {"amount": 500, "reason": "scratched"},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="r1",
+    )
+    again = client.post(
+        url,
+        {"amount": 500, "reason": "scratched"},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="r1",
+    )
     assert first.status_code == again.status_code == 201
     assert Refund.objects.get().amount == 500
-    too_much = client.post(url, {"amount": order.total_amount, "reason": "all"},
-                           content_type="application/json", HTTP_IDEMPOTENCY_KEY="r2")
+    too_much = client.post(
+        url,
+        {"amount": order.total_amount, "reason": "all"},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="r2",
+    )
     assert too_much.status_code == 409
     assert too_much.json()["error"]["code"] == "refund_too_large"
 
@@ -115,3 +136,15 @@ def test_load_checkout_demo_is_idempotent_and_configures_the_simulators(
     (tmp_path / "providers.json").write_text(json.dumps(config))
     with pytest.raises(RuntimeError, match="holds real gateway settings"):
         call_command("load_checkout_demo")
+
+
+def test_deploy_check_warns_about_the_sandbox_and_simulators(settings: Any) -> None:
+    from payments.checks import payments_deploy_check
+
+    settings.LIVEHUB_PAYMENT_PROVIDERS = {"sandbox": {}}
+    settings.LIVEHUB_PAYMENT_SIMULATORS = True
+    settings.LIVEHUB_PAYMENT_PROVIDERS_FILE = "/nonexistent/providers.json"
+    assert [m.id for m in payments_deploy_check(None)] == ["payments.W001", "payments.W002"]
+    settings.LIVEHUB_PAYMENT_PROVIDERS = {}
+    settings.LIVEHUB_PAYMENT_SIMULATORS = False
+    assert payments_deploy_check(None) == []

@@ -23,12 +23,12 @@ ADDRESS = {"name": "Li Lei", "line1": "1 Nanjing Rd", "city": "Shanghai"}
 
 @pytest.fixture
 def sharer(db: None) -> User:
-    return User.objects.create_user(username="sharer", password="x")
+    return User.objects.create(username="sharer")
 
 
 @pytest.fixture
 def buyer(db: None) -> User:
-    return User.objects.create_user(username="buyer", password="x")
+    return User.objects.create(username="buyer")
 
 
 @pytest.fixture

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.contrib.auth.models import User
+from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from social.analytics_index import analytics_reindex
 from social.models import ShareLink
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(params=["orm", "elastic"])
+def analytics_backend(request: pytest.FixtureRequest) -> Iterator[Callable[[], None]]:
+    """Run the aggregations on the database or on osmem (events indexed first)."""
+    if request.param == "orm":
+        yield lambda: None
+        return
+    clone = request.getfixturevalue("osmem_clone")
+    with override_settings(ELASTICSEARCH_URL=clone.url, ELASTICSEARCH_CLIENT="opensearch"):
+        yield analytics_reindex
+
+
 def test_funnel_and_top_sharers(
+    analytics_backend: Callable[[], None],
     tee_link: ShareLink,
     sharer: User,
     buyer: User,
@@ -26,8 +40,22 @@ def test_funnel_and_top_sharers(
     click(tee_link, buyer)
     click(tee_link, None)
     buy(buyer, stocked_tee)
+    analytics_backend()
     api = APIClient()
     api.force_authenticate(admin_user)
+    by_target = api.get("/api/social/analytics/funnel", {"by": "target"}).json()
+    assert by_target == {
+        "rows": [
+            {
+                "target_kind": "product",
+                "target_id": tee_link.target_id,
+                "shares": 1,
+                "clicks": 2,
+                "orders": 1,
+                "sales": 12900,
+            }
+        ]
+    }
     funnel = api.get("/api/social/analytics/funnel", {"by": "platform"}).json()
     assert funnel == {
         "rows": [{"platform": "wechat", "shares": 1, "clicks": 2, "orders": 1, "sales": 12900}]

@@ -74,7 +74,7 @@ def test_self_click_does_not_hide_another_sharers_click(
 def test_no_reward_for_the_sales_of_people_you_referred(
     tee_link: ShareLink, sharer: User, buyer: User, stocked_tee: ProductVariant, click, buy
 ) -> None:
-    third = User.objects.create_user(username="third", password="x")
+    third = User.objects.create(username="third")
     click(tee_link, buyer)
     buy(buyer, stocked_tee)
     # The buyer now shares too; the third person buys through the buyer's link.
@@ -150,7 +150,7 @@ def test_orders_after_the_window_are_not_attributed(
 def test_attribution_model_picks_the_click(
     model: str, winner: str, sharer: User, buyer: User, stocked_tee: ProductVariant, click, buy
 ) -> None:
-    second_sharer = User.objects.create_user(username="second", password="x")
+    second_sharer = User.objects.create(username="second")
     links = {
         name: share_link_create(
             sharer=who,

@@ -130,7 +130,7 @@ def test_three_reports_hide_a_post_until_a_moderator_restores_it(
 ) -> None:
     post = post_create(author=buyer, kind="text", body="hello")
     for n in range(3):
-        reporter = User.objects.create_user(username=f"r{n}", password="x")
+        reporter = User.objects.create(username=f"r{n}")
         assert post_report(post=post, reporter=reporter, reason="rude") is True
     post.refresh_from_db()
     assert (post.status, post.reports) == ("hidden", 3)

@@ -253,7 +253,11 @@ def test_chinese_browsers_get_chinese_and_the_shell_works_offline(
         "512x512",
         "512x512",
     ]
-    scope = page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
+    page.wait_for_function(
+        "navigator.serviceWorker.getRegistration().then(r => !!(r && r.active))",
+        timeout=TIMEOUT_MS,
+    )
+    scope = page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.scope)")
     assert scope == f"{live_server.url}/"
     # Reload so the page is controlled, then go offline: the shell and the cached catalogue
     # still render.

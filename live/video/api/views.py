@@ -20,14 +20,21 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from hub.kernel.errors import DomainError, NotFound, error_body
+from hub.kernel.ids import opaque_token
 from live.video import selectors, transport
-from live.video.errors import MediaWorkerUnavailable, OfferInvalid, UnsupportedMediaType
+from live.video.errors import (
+    MediaWorkerUnavailable,
+    OfferInvalid,
+    SeatsFull,
+    UnsupportedMediaType,
+)
 from live.video.sdp import OfferRejected, check_offer
 from live.video.services.sessions import (
     publisher_session_attach,
     publisher_session_end,
     publisher_session_open,
 )
+from live.video.services.streams import stream_ensure
 
 SDP_TYPE = "application/sdp"
 #: Time the web process waits for a media worker to answer an offer (ICE gathering).
@@ -37,7 +44,7 @@ _CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": "Location, Link, ETag",
 }
-_FILE_NAME = re.compile(r"^(index\.m3u8|seg\d{5}\.ts|poster\.jpg)$")
+_FILE_NAME = re.compile(r"^(index\.m3u8|live\.m3u8|seg\d{5}\.ts|poster\.jpg)$")
 _OPAQUE = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
 
 
@@ -85,18 +92,7 @@ def whip_publish(request: HttpRequest, show_code: str) -> HttpResponse:
     """POST an SDP offer with the stream key → 201, the SDP answer and the session URL."""
     if request.method != "POST":
         return _cors(HttpResponse(status=405, headers={"Allow": "POST, OPTIONS"}), "POST, OPTIONS")
-    if request.content_type != SDP_TYPE:
-        raise UnsupportedMediaType(f"the offer must be sent as {SDP_TYPE}")
-    if len(request.body) > MAX_OFFER_BYTES:
-        raise OfferInvalid("the offer is too large")
-    try:
-        offer = request.body.decode()
-    except UnicodeDecodeError as exc:
-        raise OfferInvalid("the offer is not UTF-8 text") from exc
-    try:
-        check_offer(offer)
-    except OfferRejected as exc:
-        raise OfferInvalid(str(exc)) from exc
+    offer = _read_offer(request)
     session = publisher_session_open(show_code=show_code, stream_key=_bearer(request))
     try:
         reply = transport.worker_request(
@@ -144,6 +140,84 @@ def whip_session(request: HttpRequest, session_id: str) -> HttpResponse:
             )
     publisher_session_end(public_id=session.public_id, reason="deleted")
     return _cors(HttpResponse(status=200), methods)
+
+
+def _read_offer(request: HttpRequest) -> str:
+    if request.content_type != SDP_TYPE:
+        raise UnsupportedMediaType(f"the offer must be sent as {SDP_TYPE}")
+    if len(request.body) > MAX_OFFER_BYTES:
+        raise OfferInvalid("the offer is too large")
+    try:
+        offer = request.body.decode()
+        check_offer(offer)
+    except UnicodeDecodeError as exc:
+        raise OfferInvalid("the offer is not UTF-8 text") from exc
+    except OfferRejected as exc:
+        raise OfferInvalid(str(exc)) from exc
+    return offer
+
+
+@_domain_errors("POST, OPTIONS")
+def whep_seat(request: HttpRequest, show_code: str) -> HttpResponse:
+    """WHEP: a host or moderator (signed in) takes a low-latency WebRTC seat.
+
+    Each seat costs the media worker one encode, so seats are capped per show
+    (``LIVEHUB_VIDEO_WHEP_SEATS``); everyone else watches HLS.
+    """
+    methods = "POST, OPTIONS"
+    if request.method != "POST":
+        return _cors(HttpResponse(status=405, headers={"Allow": methods}), methods)
+    session = selectors.live_session_for_seat(show_code=show_code, user=request.user)
+    offer = _read_offer(request)
+    seat = opaque_token(12)
+    reply = transport.worker_request(
+        {"op": "whep", "session": session.public_id, "seat": seat, "sdp": offer},
+        timeout=OFFER_TIMEOUT_SECONDS,
+        worker_id=session.worker_id,
+    )
+    if not reply.get("ok"):
+        code, message = reply.get("code"), str(reply.get("message"))
+        if code == "seats_full":
+            raise SeatsFull(message, cap=reply.get("cap"))
+        if code == "offer_invalid":
+            raise OfferInvalid(message)
+        raise MediaWorkerUnavailable(message)
+    response = HttpResponse(reply["sdp"], status=201, content_type=SDP_TYPE)
+    response["Location"] = reverse(
+        "live_video:whep-seat-session", kwargs={"session_id": session.public_id, "seat": seat}
+    )
+    return _cors(response, methods)
+
+
+@_domain_errors("DELETE, OPTIONS")
+def whep_seat_session(request: HttpRequest, session_id: str, seat: str) -> HttpResponse:
+    """DELETE gives the seat back."""
+    methods = "DELETE, OPTIONS"
+    if request.method != "DELETE":
+        return _cors(HttpResponse(status=405, headers={"Allow": methods}), methods)
+    session = selectors.session_by_id(public_id=session_id)
+    selectors.live_session_for_seat(show_code=session.stream.show.code, user=request.user)
+    transport.worker_request(
+        {"op": "whep_stop", "session": session.public_id, "seat": seat},
+        timeout=10.0,
+        worker_id=session.worker_id,
+    )
+    return _cors(HttpResponse(status=200), methods)
+
+
+def show_ingest(request: HttpRequest, show_code: str) -> HttpResponse:
+    """For the host console: the WHIP URL and stream key to paste into OBS."""
+    if request.method != "GET":
+        return HttpResponse(status=405, headers={"Allow": "GET"})
+    try:
+        show = selectors.ingest_info(show_code=show_code, user=request.user)
+    except DomainError as error:
+        return JsonResponse(error_body(error), status=error.http_status)
+    stream = stream_ensure(show=show)
+    whip = request.build_absolute_uri(reverse("live_video:whip", kwargs={"show_code": show.code}))
+    response = JsonResponse({"whip_url": whip, "stream_key": stream.key})
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def hls_file(request: HttpRequest, media_id: str, session_id: str, name: str) -> HttpResponseBase:

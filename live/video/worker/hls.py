@@ -19,7 +19,9 @@ from pathlib import Path
 import av
 from av.video.frame import PictureType
 
-PLAYLIST = "index.m3u8"
+PLAYLIST = "index.m3u8"  #: every segment: EVENT while live, then the VOD replay
+LIVE_PLAYLIST = "live.m3u8"  #: the last LIVE_WINDOW segments, what live players poll
+LIVE_WINDOW = 6
 POSTER = "poster.jpg"
 SEGMENT_PATTERN = "seg%05d.ts"
 VIDEO_TIME_BASE = Fraction(1, 90000)
@@ -53,6 +55,35 @@ def playlist_stats(playlist: Path) -> tuple[int, float]:
     return len(durations), round(sum(durations), 3)
 
 
+def write_live_window(out_dir: Path, window: int = LIVE_WINDOW) -> None:
+    """Rewrite ``live.m3u8`` as the sliding window over the last segments of ``index.m3u8``.
+
+    Long shows keep the polled playlist small; ``#EXT-X-MEDIA-SEQUENCE`` counts the
+    segments that slid out, so players keep continuity across refreshes.
+    """
+    lines = (out_dir / PLAYLIST).read_text().splitlines()
+    header: list[str] = []
+    entries: list[list[str]] = []
+    current: list[str] = []
+    for line in lines:
+        if line.startswith(("#EXT-X-VERSION", "#EXT-X-TARGETDURATION")) and not entries:
+            header.append(line)
+        elif line.startswith(("#EXTINF", "#EXT-X-PROGRAM-DATE-TIME", "#EXT-X-DISCONTINUITY")):
+            current.append(line)
+        elif line and not line.startswith("#") and current:
+            entries.append([*current, line])
+            current = []
+    kept = entries[-window:]
+    out = ["#EXTM3U", *header, f"#EXT-X-MEDIA-SEQUENCE:{len(entries) - len(kept)}"]
+    out.append("#EXT-X-INDEPENDENT-SEGMENTS")
+    out.extend(line for entry in kept for line in entry)
+    if "#EXT-X-ENDLIST" in lines:
+        out.append("#EXT-X-ENDLIST")
+    tmp = out_dir / f".{LIVE_PLAYLIST}.tmp"
+    tmp.write_text("\n".join(out) + "\n")
+    os.replace(tmp, out_dir / LIVE_PLAYLIST)
+
+
 def _even(value: float) -> int:
     return max(2, int(value) // 2 * 2)
 
@@ -84,6 +115,7 @@ class HlsPackager:
         self._next_key_at = 0.0
         self._next_poster_at = POSTER_FIRST_AT
         self.video_frames = 0
+        self._playlist_mtime = 0
         self.audio_frames = 0
 
     # --- opening ------------------------------------------------------------------------
@@ -149,6 +181,8 @@ class HlsPackager:
             ) * self.segment_seconds
         for packet in self._video.encode(out):
             self._container.mux(packet)
+            if packet.is_keyframe:
+                self._refresh_live_window()
         self.video_frames += 1
         if media_time >= self._next_poster_at:
             self._next_poster_at = media_time + POSTER_EVERY
@@ -169,6 +203,16 @@ class HlsPackager:
             self._container.mux(packet)
         self.audio_frames += 1
 
+    def _refresh_live_window(self) -> None:
+        """After the muxer closed a segment (at a keyframe), follow with ``live.m3u8``."""
+        try:
+            mtime = (self.out_dir / PLAYLIST).stat().st_mtime_ns
+        except FileNotFoundError:
+            return
+        if mtime != self._playlist_mtime:
+            self._playlist_mtime = mtime
+            write_live_window(self.out_dir)
+
     def _write_poster(self, frame: av.VideoFrame) -> None:
         tmp = self.out_dir / f".{POSTER}.tmp"
         frame.to_image().save(tmp, format="JPEG", quality=82)
@@ -185,6 +229,7 @@ class HlsPackager:
                 self._container.mux(packet)
             self._container.close()
             self._container = None
+            write_live_window(self.out_dir)
         segments, duration = playlist_stats(self.out_dir / PLAYLIST)
         return RecordingStats(
             segment_count=segments,

@@ -85,7 +85,12 @@ class MediaWorker:
         try:
             answer = await session.add_seat(str(message["seat"]), str(message["sdp"]))
         except SeatsFullError as exc:
-            return {"ok": False, "code": "seats_full", "message": str(exc)}
+            return {
+                "ok": False,
+                "code": "seats_full",
+                "message": str(exc),
+                "cap": session.seat_cap,
+            }
         except OfferRejected as exc:
             return {"ok": False, "code": "offer_invalid", "message": str(exc)}
         return {"ok": True, "worker": self.worker_id, "sdp": answer}
@@ -180,12 +185,13 @@ class MediaWorker:
 
         client = aioredis.Redis.from_url(settings.REDIS_URL)
         own = transport.WORKER_KEY.format(worker_id=self.worker_id)
-        logger.info("media worker consuming", extra={"queue": transport.REQUESTS_KEY})
+        shared = transport.requests_key()
+        logger.info("media worker consuming", extra={"queue": shared})
         if ready is not None:
             ready.set()
         try:
             while True:
-                popped = await client.blpop([own, transport.REQUESTS_KEY], timeout=1)
+                popped = await client.blpop([own, shared], timeout=1)
                 if popped is None:
                     continue
                 task = asyncio.ensure_future(self._reply_redis(client, popped[1]))
