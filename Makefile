@@ -51,6 +51,8 @@ type: venv
 
 bench: venv
 	$(PY) bench/stock_contention.py --quick
+	$(PY) bench/channel_sync.py --quick
+	$(PY) bench/order_ingest.py --quick
 	$(PY) bench/payment_notifications.py --quick
 	$(PY) bench/live_fanout.py --quick
 	$(PY) bench/flash_sale.py --quick

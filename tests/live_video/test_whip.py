@@ -190,3 +190,16 @@ def test_whep_needs_a_live_show(stream: Stream) -> None:
     )
     assert response.status_code == 409
     assert response.json()["error"]["message"] == "the show is not live"
+
+
+def test_the_studio_page_publishes_by_whip_in_the_hosts_language(stream: Stream) -> None:
+    client = Client()
+    client.force_login(stream.show.host)
+    url = f"/api/live/video/shows/{stream.show.code}/studio"
+    page = client.get(url, headers={"Accept-Language": "zh-hans"}).content.decode()
+    assert "开始直播" in page
+    assert f'"{stream.key}"' in page
+    english = client.get(url, headers={"Accept-Language": "en"}).content.decode()
+    assert "Start broadcast" in english
+    client.logout()
+    assert client.get(url).status_code == 403

@@ -196,7 +196,10 @@ def test_shopper_orders_for_pickup_and_staff_hand_it_over(
     expect(shopper.get_by_test_id("order-status")).to_have_text("Ready for pick-up")
     qr = shopper.get_by_test_id("pickup-qr")
     expect(qr).to_be_visible()
-    assert qr.evaluate("img => img.complete && img.naturalWidth") > 0
+    shopper.wait_for_function(
+        "() => { const img = document.querySelector('[data-testid=pickup-qr]');"
+        " return img && img.complete && img.naturalWidth > 0 }"
+    )
     violations += _axe(shopper, "order-ready")
 
     # -- handover by code: a wrong code is refused, the right one completes -------------
@@ -259,11 +262,12 @@ def test_chinese_browsers_get_chinese_and_the_shell_works_offline(
     )
     scope = page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.scope)")
     assert scope == f"{live_server.url}/"
-    # Reload so the page is controlled, then go offline: the shell and the cached catalogue
-    # still render.
-    page.reload()
-    expect(page.get_by_test_id("products").get_by_role("listitem")).to_have_count(2)
+    # Once the worker controls the page, browse the catalogue (it is cached as it is
+    # read), then go offline: the shell and the cached catalogue still render.
     page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.goto(f"{live_server.url}/")
+    expect(page.get_by_test_id("products").get_by_role("listitem")).to_have_count(2)
+    page.wait_for_function("caches.open('catalogue').then(c => c.keys()).then(k => k.length > 0)")
     context.set_offline(True)
     page.goto(f"{live_server.url}/orders")
     expect(page.get_by_role("heading", level=1)).to_have_text("我的订单")

@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -216,6 +217,27 @@ def show_ingest(request: HttpRequest, show_code: str) -> HttpResponse:
     stream = stream_ensure(show=show)
     whip = request.build_absolute_uri(reverse("live_video:whip", kwargs={"show_code": show.code}))
     response = JsonResponse({"whip_url": whip, "stream_key": stream.key})
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def studio(request: HttpRequest, show_code: str) -> HttpResponse:
+    """The host's browser studio: publish the camera by WHIP; shows the OBS settings."""
+    try:
+        show = selectors.ingest_info(show_code=show_code, user=request.user)
+    except DomainError as error:
+        return JsonResponse(error_body(error), status=error.http_status)
+    stream = stream_ensure(show=show)
+    whip = request.build_absolute_uri(reverse("live_video:whip", kwargs={"show_code": show.code}))
+    response = render(
+        request,
+        "live_video/studio.html",
+        {
+            "show": show,
+            "whip_url": whip,
+            "stream_key": stream.key,
+        },
+    )
     response["Cache-Control"] = "private, no-store"
     return response
 
