@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from oms import models
+from oms.services.catalog import product_changed
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -32,6 +33,10 @@ class ProductAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = ["category", "is_active"]
     search_fields = ["slug", "name_en", "name_zh", "variants__sku"]
     inlines = [VariantInline]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        product_changed(product=form.instance)  # after the variants are saved too
 
 
 @admin.register(models.Location)
