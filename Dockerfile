@@ -8,6 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=hub.settings \
     LIVEHUB_DATA_DIR=/data
 
+# A CJK font so share posters render Chinese product names.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-wqy-zenhei \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN useradd --uid 10001 --create-home --shell /usr/sbin/nologin livehub \
     && mkdir -p /app /data \
     && chown livehub:livehub /app /data
