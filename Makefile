@@ -9,7 +9,7 @@ BOOTSTRAP_PYTHON := $(shell command -v python3.11 || command -v python3)
 
 export PORT PYTEST_ARGS
 
-.PHONY: venv demo test lint type bench
+.PHONY: venv demo test lint type bench pwa
 
 venv: $(STAMP)
 
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -e '.[dev]'
 	touch $(STAMP)
 
-demo: venv
+demo: venv pwa
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py load_demo_data
@@ -39,7 +39,13 @@ demo: venv
 	@echo ""
 	$(VENV)/bin/hub run --port $(PORT)
 
-test: venv
+# The PWA (frontend_pwa/): Node.js 20+ with npm is required; the build lands in
+# frontend_pwa/dist, which Django serves (webapp/). No step downloads a browser.
+pwa:
+	@command -v npm >/dev/null || { echo "npm not found: Node.js 20+ with npm is required to build the PWA (frontend_pwa/)" >&2; exit 1; }
+	cd frontend_pwa && npm ci --no-audit --no-fund && npm run build
+
+test: venv pwa
 	scripts/test-matrix.sh
 
 lint: venv

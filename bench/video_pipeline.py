@@ -22,6 +22,7 @@ import asyncio
 import json
 import os
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -182,7 +183,8 @@ async def run_phase(
 def hls_viewer_cost(out_dir: Path, segment: Path, rounds: int) -> float:
     """CPU seconds per second one HLS viewer costs the origin: 1 playlist + 1 segment/s."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
-    os.environ["MEDIA_ROOT"] = str(out_dir.parent.parent)
+    media_root = out_dir / "origin"  # a copy served as MEDIA_ROOT, inside the phase's dir
+    os.environ["MEDIA_ROOT"] = str(media_root)
     import django
 
     django.setup()
@@ -191,7 +193,7 @@ def hls_viewer_cost(out_dir: Path, segment: Path, rounds: int) -> float:
     from live.video.api.views import hls_file
 
     media_id, session_id = "benchmedia01", "benchsession"
-    target = out_dir.parent.parent / "live-video" / media_id / session_id
+    target = media_root / "live-video" / media_id / session_id
     target.mkdir(parents=True, exist_ok=True)
     for path in (out_dir / "index.m3u8", segment):
         (target / path.name).write_bytes(path.read_bytes())
@@ -220,6 +222,8 @@ def main() -> None:
     fan = asyncio.run(run_phase(width=854, height=480, seconds=seconds, fanout=1, warmup=warmup))
     latencies = sorted(p480["latencies"] + p720["latencies"])
     viewer = hls_viewer_cost(p480["out_dir"], p480["segment"], rounds=200)
+    for phase in (p480, p720, fan):
+        shutil.rmtree(phase["out_dir"], ignore_errors=True)
     result = {
         "bench": "video_pipeline",
         "cpu_cores_720p": round(p720["cores"], 3),

@@ -32,7 +32,6 @@ def session_profile(*, user: AbstractBaseUser | AnonymousUser) -> SessionProfile
         "username": user.get_username(),
         "roles": roles,
         "locations": [
-            {"code": loc.code, "name_en": loc.name_en, "name_zh": loc.name_zh}
-            for loc in locations
+            {"code": loc.code, "name_en": loc.name_en, "name_zh": loc.name_zh} for loc in locations
         ],
     }

@@ -4,8 +4,12 @@ from django.urls import re_path
 
 from webapp import views
 
-#: client-side routes of the app (see frontend_pwa/src/router.ts)
-SPA_ROUTES = r"^(?P<path>(?:|login|search|p/[\w-]+|orders(?:/[\w-]+)?|staff(?:/.*)?|live(?:/.*)?)/?)$"
+#: client-side routes of the app (see frontend_pwa/src/router.ts); ``app/`` is where share
+#: links (``/s/<code>``, SOCIAL_PWA_BASE_URL) land
+SPA_ROUTES = (
+    r"^(?P<path>(?:|login|search|p/[\w-]+|orders(?:/[\w-]+)?"
+    r"|staff(?:/.*)?|live(?:/.*)?|app(?:/.*)?)/?)$"
+)
 
 urlpatterns = [
     re_path(r"^(?P<name>sw\.js|manifest\.webmanifest)$", views.root_file, name="pwa-root-file"),

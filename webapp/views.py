@@ -16,9 +16,7 @@ NO_CACHE = "no-cache"
 
 def _missing(exc: ShellMissing) -> HttpResponse:
     message = _("The web app has not been built yet. Run `make pwa`, then reload.")
-    return HttpResponse(
-        f"{message}\n{exc}\n", status=503, content_type="text/plain; charset=utf-8"
-    )
+    return HttpResponse(f"{message}\n{exc}\n", status=503, content_type="text/plain; charset=utf-8")
 
 
 @require_safe

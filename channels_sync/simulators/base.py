@@ -55,6 +55,15 @@ class LeakyBucket:
             self.level += cost
             return True, self.level
 
+    def fill(self) -> None:
+        """Full now (tests: the next call is refused)."""
+        with self.lock:
+            self.level, self.at = self.size, time.monotonic()
+
+    def drain(self) -> None:
+        with self.lock:
+            self.level, self.at = 0.0, time.monotonic()
+
     def wait_for(self, cost: float) -> float:
         with self.lock:
             return max(0.0, (self.level + cost - self.size) / self.rate)

@@ -15,6 +15,9 @@ export const router = createRouter({
     { path: '/staff/pick-list', name: 'staff-pick-list', component: () => import('./views/staff/PickListView.vue') },
     { path: '/staff/handover', name: 'staff-handover', component: () => import('./views/staff/HandoverView.vue') },
     { path: '/staff/orders/:number', name: 'staff-order', component: () => import('./views/staff/OrderView.vue'), props: true },
+    // Share links (/s/<code>, social/) redirect to SOCIAL_PWA_BASE_URL (/app) + target path.
+    { path: '/app/products/:slug', redirect: (to) => `/p/${String(to.params.slug)}` },
+    { path: '/app/:rest(.*)*', redirect: '/' },
     // Extension point: the live room (docs/live-protocol.md) mounts at /live/:show.
     { path: '/:rest(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue') },
   ],

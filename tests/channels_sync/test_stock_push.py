@@ -96,7 +96,7 @@ def test_graphql_throttle_delays_the_push_and_counts_it(
     marketplaces: Marketplaces, tee: ProductVariant, warehouse: Location, stock: Stock
 ) -> None:
     sim = marketplaces.shopify_sim
-    sim.graphql.level = sim.graphql.size  # bucket full: the next mutation is THROTTLED
+    sim.graphql.fill()  # bucket full: the next mutation is THROTTLED
     stock(tee, warehouse, 3)
     outbox_relay()
     _make_due()
@@ -107,7 +107,7 @@ def test_graphql_throttle_delays_the_push_and_counts_it(
     assert row.due_at > timezone.now()
     marketplaces.shopify.refresh_from_db()
     assert marketplaces.shopify.calls_throttled == 1
-    sim.graphql.level = 0
+    sim.graphql.drain()
     _make_due()
     assert stock_push_due(connection_id=marketplaces.shopify.pk).pushed == 1
     assert marketplaces.remote(marketplaces.shopify, "TEE-RED-M") == 3
@@ -117,7 +117,7 @@ def test_woocommerce_429_retry_after_is_respected(
     marketplaces: Marketplaces, tee: ProductVariant, warehouse: Location, stock: Stock
 ) -> None:
     sim = marketplaces.woo_sim
-    sim.bucket.level = sim.bucket.size
+    sim.bucket.fill()
     stock(tee, warehouse, 2)
     outbox_relay()
     _make_due()
@@ -187,3 +187,19 @@ def test_stock_for_an_unlisted_location_marks_nothing(
     stock(tee, store_jingan, 4)
     outbox_relay()
     assert PendingStockPush.objects.count() == 0
+
+
+def test_top_app_call_limited_waits_the_announced_ban(
+    marketplaces: Marketplaces, tee: ProductVariant, warehouse: Location, stock: Stock
+) -> None:
+    sim = marketplaces.taobao_sim
+    sim.bucket.fill()
+    stock(tee, warehouse, 2)
+    outbox_relay()
+    _make_due()
+    report = stock_push_due(connection_id=marketplaces.taobao.pk)
+    assert (report.pushed, report.throttled) == (0, 1)
+    row = PendingStockPush.objects.get(connection=marketplaces.taobao)
+    # "This ban will last for 1 more seconds" -> not due for about a second.
+    assert timezone.now() + timedelta(seconds=0.8) <= row.due_at
+    assert row.attempts == 0

@@ -153,3 +153,25 @@ def test_reconcile_settles_a_payment_whose_notification_was_lost(
     order.refresh_from_db()
     assert (report.checked, report.settled, report.errors) == (1, 1, 0)
     assert (payment.status, order.status) == ("succeeded", "allocated")
+
+
+@pytest.mark.django_db
+def test_a_replayed_old_notification_is_refused(
+    gateways: dict[str, Any], make_order: Callable[..., Order], shopper: Any, client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    sim = gateways["wechatpay"]
+    order = make_order()
+    payment = payment_create(order=order, provider="wechatpay", method="native", actor=shopper)
+    sim.pay(payment.reference)
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() - 600)  # signed ten minutes ago
+    old = sim.transaction_notification(payment.reference)
+    monkeypatch.setattr(time, "time", real_time)
+    response = _post(client, old)
+    payment.refresh_from_db()
+    assert response.status_code == 400
+    assert response.json()["message"] == "notification timestamp is too old (replay?)"
+    assert payment.status == "pending"

@@ -46,7 +46,9 @@ def test_staff_sign_in_and_see_their_stores(jingan_staff: User, store_pudong: Lo
     assert client.get("/api/session/").json()["username"] == "jingan-staff"
 
 
-def test_an_admin_sees_every_location(admin_user: User, warehouse: Location, store_jingan: Location) -> None:
+def test_an_admin_sees_every_location(
+    admin_user: User, warehouse: Location, store_jingan: Location
+) -> None:
     client = Client()
     client.force_login(admin_user)
 

@@ -144,7 +144,8 @@ def test_shopper_orders_for_pickup_and_staff_hand_it_over(
 
     # -- product page, sign in on the way to buying -------------------------------------
     tee_slug = shop["tee"].product.slug
-    shopper.goto(f"{base}/p/{tee_slug}")
+    shopper.goto(f"{base}/app/products/{tee_slug}")  # where share links (/s/<code>) land
+    expect(shopper).to_have_url(f"{base}/p/{tee_slug}")
     expect(shopper.get_by_test_id("availability")).to_have_text("5 available")
     violations += _axe(shopper, "product")
     shopper.get_by_test_id("place-order").click()
@@ -243,9 +244,7 @@ def test_chinese_browsers_get_chinese_and_the_shell_works_offline(
     page = context.new_page()
     page.goto(f"{live_server.url}/")
     expect(page.get_by_role("heading", level=1)).to_have_text("商城")
-    manifest = page.evaluate(
-        "fetch('/manifest.webmanifest').then(r => r.json())"
-    )
+    manifest = page.evaluate("fetch('/manifest.webmanifest').then(r => r.json())")
     assert (manifest["start_url"], manifest["scope"], manifest["display"]) == (
         "/",
         "/",

@@ -10,8 +10,19 @@ from tests.webapp.conftest import INDEX, MANIFEST, SW
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/search", "/login", "/p/tee-red", "/orders", "/orders/A1B2C3", "/staff",
-     "/staff/pick-list", "/staff/orders/A1B2C3", "/live/show-1"],
+    [
+        "/",
+        "/search",
+        "/login",
+        "/p/tee-red",
+        "/orders",
+        "/orders/A1B2C3",
+        "/staff",
+        "/staff/pick-list",
+        "/staff/orders/A1B2C3",
+        "/live/show-1",
+        "/app/products/tee-red",
+    ],
 )
 def test_every_app_route_gets_the_shell(client: Client, built_pwa: Path, path: str) -> None:
     response = client.get(path)
@@ -63,3 +74,13 @@ def test_an_unbuilt_app_says_how_to_build_it(client: Client, unbuilt_pwa: Path) 
         assert response.status_code == 503
         assert response["Content-Type"] == "text/plain; charset=utf-8"
         assert "make pwa" in response.content.decode()
+
+
+def test_the_unbuilt_message_speaks_chinese_to_chinese_browsers(
+    client: Client, unbuilt_pwa: Path
+) -> None:
+    response = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert response.status_code == 503
+    message = "网页应用尚未构建。请运行 `make pwa`，然后刷新。"  # noqa: RUF001
+    assert response.content.decode().startswith(message)
