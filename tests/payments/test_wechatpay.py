@@ -157,7 +157,10 @@ def test_reconcile_settles_a_payment_whose_notification_was_lost(
 
 @pytest.mark.django_db
 def test_a_replayed_old_notification_is_refused(
-    gateways: dict[str, Any], make_order: Callable[..., Order], shopper: Any, client: Client,
+    gateways: dict[str, Any],
+    make_order: Callable[..., Order],
+    shopper: Any,
+    client: Client,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import time
