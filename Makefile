@@ -53,7 +53,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 type: venv
-	$(VENV)/bin/mypy hub oms
+	$(VENV)/bin/mypy hub oms live channels_sync social search checkout payments members webapp
 
 bench: venv
 	$(PY) bench/stock_contention.py --quick
