@@ -323,8 +323,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--sales", type=int, default=1000)
-    parser.add_argument("--skus", type=int, default=100)
+    parser.add_argument("--sales", type=int, help="default 1000 (--quick: 400)")
+    parser.add_argument("--skus", type=int, help="default 100 (--quick: 40)")
     parser.add_argument("--sellers", type=int, default=4)
     parser.add_argument(
         "--database-url",
@@ -332,6 +332,8 @@ def main() -> None:
         help="'' for the embedded SQLite database",
     )
     options = parser.parse_args()
+    options.sales = options.sales or (400 if options.quick else 1000)
+    options.skus = options.skus or (40 if options.quick else 100)
     setup_django(options.database_url)
     live = run_livehub(options.sales, options.skus, options.sellers)
     base = run_baseline(options.sales, options.skus)

@@ -181,12 +181,13 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--webhooks", type=int, default=1000)
+    parser.add_argument("--webhooks", type=int, help="default 1000 (--quick: 300)")
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument(
         "--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     )
     options = parser.parse_args()
+    options.webhooks = options.webhooks or (300 if options.quick else 1000)
     setup_django(options.database_url)
     from django.db.models import Count
 

@@ -39,6 +39,8 @@ export default defineConfig({
         clientsClaim: true,
         skipWaiting: true,
         globPatterns: ['**/*.{js,css,html,svg,png,woff2}'],
+        // hls.js loads only in the live room; it is fetched then, not at install
+        globIgnores: ['**/hls-*.js'],
         modifyURLPrefix: { '': BASE },
         navigateFallback: `${BASE}index.html`,
         navigateFallbackDenylist: [

@@ -44,7 +44,7 @@ def _commands(*, host: str, port: int) -> dict[str, list[str]]:
 
     python = sys.executable
     schedule = settings.DATA_DIR / "celerybeat-schedule"
-    return {
+    commands = {
         "web": [python, "-m", "daphne", "-b", host, "-p", str(port), "hub.asgi:application"],
         "worker": [
             *(python, "-m", "celery", "-A", "hub", "worker"),
@@ -56,12 +56,14 @@ def _commands(*, host: str, port: int) -> dict[str, list[str]]:
         ],
         # WHIP ingest → HLS (live.video): media work stays out of the web process.
         "media": [python, str(settings.BASE_DIR / "manage.py"), "run_media_worker"],
-        # Marketplace simulators for the demo (channels_sync); not part of production.
-        "simulators": [
+    }
+    # Marketplace simulators for the demo (channels_sync); LIVEHUB_SYNC_SIMULATORS=0 skips.
+    if os.environ.get("LIVEHUB_SYNC_SIMULATORS", "1") != "0":
+        commands["simulators"] = [
             *(python, "-m", "django", "run_sync_simulators"),
             *("--webhook-base", f"http://{host}:{port}"),
-        ],
-    }
+        ]
+    return commands
 
 
 def run_all(*, host: str, port: int) -> int:

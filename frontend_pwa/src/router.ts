@@ -18,7 +18,9 @@ export const router = createRouter({
     // Share links (/s/<code>, social/) redirect to SOCIAL_PWA_BASE_URL (/app) + target path.
     { path: '/app/products/:slug', redirect: (to) => `/p/${String(to.params.slug)}` },
     { path: '/app/:rest(.*)*', redirect: '/' },
-    // Extension point: the live room (docs/live-protocol.md) mounts at /live/:show.
+    // The live room speaks docs/live-protocol.md over /ws/live/<code>/.
+    { path: '/live', name: 'live', component: () => import('./views/LiveListView.vue') },
+    { path: '/live/:code', name: 'live-room', component: () => import('./views/LiveRoomView.vue'), props: true },
     { path: '/:rest(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue') },
   ],
   scrollBehavior: () => ({ top: 0 }),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from channels_sync.services.reconcile import orders_reconcile
 from oms.models import Location, Order, ProductVariant
@@ -67,3 +68,20 @@ def test_reconcile_during_an_outage_reports_the_error_and_keeps_the_cursor(
     marketplaces.shopify.refresh_from_db()
     assert marketplaces.shopify.order_cursor == ""
     assert "503" in marketplaces.shopify.last_error
+
+
+def test_reconcile_api_pulls_now_for_admins(
+    marketplaces: Marketplaces,
+    tee: ProductVariant,
+    warehouse: Location,
+    stock: Stock,
+    admin_user: Any,
+    client: Any,
+) -> None:
+    stock(tee, warehouse, 3)
+    marketplaces.taobao_sim.place_order(lines=[("TEE-RED-M", 1, "129.00")])
+    client.force_login(admin_user)
+    response = client.post(f"/api/sync/connections/{marketplaces.taobao.pk}/reconcile/")
+    assert response.status_code == 200
+    assert response.json()["created"] == 1
+    assert Order.objects.get().sales_channel == marketplaces.taobao.sales_channel

@@ -182,3 +182,17 @@ def test_unknown_connection_gets_404(client: Any) -> None:
     response = client.post("/api/sync/webhooks/999/", b"{}", content_type="application/json")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_disconnected_sales_channel_refuses_webhooks_with_409(
+    marketplaces: Marketplaces, post_webhook: Callable[..., Any]
+) -> None:
+    marketplaces.shopify.enabled = False
+    marketplaces.shopify.save()
+    order = marketplaces.shopify_sim.place_order(lines=[("TEE-RED-M", 1, "129.00")])
+    response = post_webhook(
+        marketplaces.shopify, *marketplaces.shopify_sim.webhook(order, "orders/create")
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "connection_disabled"
+    assert WebhookDelivery.objects.count() == 0

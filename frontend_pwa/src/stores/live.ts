@@ -1,0 +1,24 @@
+import { defineStore } from 'pinia'
+import { api, type Page } from '../api/client'
+import type { Order } from '../api/types'
+
+export interface ShowSummary { code: string; title: string; host: string; status: string; scheduled_at: string }
+
+export const useLiveStore = defineStore('live', {
+  state: () => ({ shows: [] as ShowSummary[] }),
+  actions: {
+    async loadShows() {
+      const data = await api<Page<ShowSummary> | ShowSummary[]>('/api/live/shows/')
+      this.shows = Array.isArray(data) ? data : data.results
+    },
+    /** Turn a live hold into a pending-payment order at the drop price (docs/live-protocol.md). */
+    async orderFromHold(hold: string, pickupLocation: string): Promise<Order> {
+      return api<Order>('/api/live/orders/', {
+        method: 'POST',
+        // one key per hold: a retry after a lost answer returns the same order
+        idempotencyKey: `live-order:${hold}`,
+        body: { hold, fulfilment_method: 'pickup', pickup_location: pickupLocation },
+      })
+    },
+  },
+})
