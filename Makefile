@@ -19,6 +19,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -e '.[dev]'
 	touch $(STAMP)
 
+# The demo turns on the sandbox payment provider and the WeChat Pay / Alipay simulators.
+demo: export LIVEHUB_DEMO = 1
 demo: venv pwa
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0

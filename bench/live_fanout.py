@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -270,39 +272,98 @@ if os.environ.get("LIVEHUB_BENCH_BASELINE") == "1":
 
 # ---- one run ----------------------------------------------------------------------------
 
+#: ``"text":"t=<post time>"`` inside a frame: timing without a full JSON parse per frame
+_STAMP = re.compile(r'"text":"t=([0-9.]+)"')
+
+
+def _viewer_worker(url: str, cookies: list[str], conn: Any) -> None:
+    """One client process: its share of the viewers, every one of them timed.
+
+    Talks to the parent over ``conn``: sends ``"ready"`` once every socket got its hello,
+    waits for ``"go"``, listens until ``"stop"``, then sends back the comments it
+    received, their latencies (ms) and its own CPU seconds for the window.
+    """
+
+    async def work() -> None:
+        sockets = await connect_all([(url, c) for c in cookies], parallel=10)
+        for ws in sockets:
+            await ws.recv()  # hello
+        latencies: list[float] = []
+        counter = [0]
+
+        async def listen(ws: Any) -> None:
+            try:
+                async for raw in ws:
+                    now = time.time() * 1000
+                    stamps = _STAMP.findall(raw)
+                    counter[0] += len(stamps)
+                    latencies.extend(now - float(t) * 1000 for t in stamps)
+            except Exception:
+                return
+
+        loop = asyncio.get_running_loop()
+        conn.send("ready")
+        await loop.run_in_executor(None, conn.recv)  # "go"
+        latencies.clear()
+        counter[0] = 0
+        cpu0 = time.process_time()
+        tasks = [asyncio.create_task(listen(ws)) for ws in sockets]
+        await loop.run_in_executor(None, conn.recv)  # "stop"
+        cpu = time.process_time() - cpu0
+        got, lat = counter[0], list(latencies)
+        for task in tasks:
+            task.cancel()
+        conn.send({"received": got, "latencies": lat, "cpu_s": cpu})
+        await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+
+    asyncio.run(work())
+
 
 async def run_room(
     *, url: str, viewer_cookies: list[str], poster_cookies: list[str], rate: float,
-    seconds: float, server_pid: int,
+    seconds: float, server_pid: int, client_procs: int = 4, profile: str = "",
 ) -> dict[str, float]:  # fmt: skip
-    viewers = await connect_all([(url, c) for c in viewer_cookies])
+    import multiprocessing
+
+    from django.db import connections
+
+    connections.close_all()  # the forked clients must not share the parent's DB socket
+    context = multiprocessing.get_context("fork")
+    workers = []
+    for index in range(client_procs):
+        share = viewer_cookies[index::client_procs]
+        if not share:
+            continue
+        parent, child = context.Pipe()
+        proc = context.Process(target=_viewer_worker, args=(url, share, child), daemon=True)
+        proc.start()
+        workers.append((proc, parent))
+    loop = asyncio.get_running_loop()
+    for _proc, pipe in workers:
+        assert await loop.run_in_executor(None, pipe.recv) == "ready"
     posters = await connect_all([(url, c) for c in poster_cookies])
-    for ws in viewers + posters:
+    for ws in posters:
         await ws.recv()  # hello
-    latencies: list[float] = []
-    received = 0
 
-    async def listen(ws: Any, timed: bool) -> None:
-        """Count every delivered comment; parse and time them on every 10th viewer only,
-        so the client's own JSON work does not dominate the latency it measures."""
-        nonlocal received
-        try:
-            async for raw in ws:
-                now = time.time()
-                if not timed:
-                    received += raw.count('"t=')
-                    continue
-                for comment in json.loads(raw).get("comments", ()):
-                    text = comment.get("text", "")
-                    if text.startswith("t="):
-                        received += 1
-                        latencies.append((now - float(text[2:])) * 1000)
-        except Exception:
-            return
+    async def drain(ws: Any) -> None:  # posters are viewers too: read what they get
+        with contextlib.suppress(Exception):
+            async for _raw in ws:
+                pass
 
-    listeners = [asyncio.create_task(listen(ws, i % 10 == 0)) for i, ws in enumerate(viewers)]
+    drains = [asyncio.create_task(drain(ws)) for ws in posters]
     await asyncio.sleep(1.0)  # hubs warm, presence published
+    for _proc, pipe in workers:
+        pipe.send("go")
+    spy = None
+    if profile:
+        spy = subprocess.Popen(
+            [os.environ.get("PY_SPY", "py-spy"), "record", "-p", str(server_pid), "-d",
+             str(int(seconds)), "-o", profile, "-f", "speedscope" if profile.endswith(".json")
+             else "flamegraph", "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
     cpu0 = cpu_seconds(server_pid)
+    poster_cpu0 = time.process_time()
     started = time.monotonic()
     sent = 0
     interval = 1.0 / rate
@@ -317,10 +378,21 @@ async def run_room(
     await asyncio.sleep(1.0)  # grace: frames in flight
     window = time.monotonic() - started
     cpu = cpu_seconds(server_pid) - cpu0
-    got, lat = received, list(latencies)
-    for task in listeners:
+    client_cpu = time.process_time() - poster_cpu0
+    got, lat = 0, []
+    for _proc, pipe in workers:
+        pipe.send("stop")
+    for proc, pipe in workers:
+        report = await loop.run_in_executor(None, pipe.recv)
+        got += report["received"]
+        lat.extend(report["latencies"])
+        client_cpu += report["cpu_s"]
+        await loop.run_in_executor(None, proc.join, 10)
+    if spy is not None:
+        await loop.run_in_executor(None, spy.wait)
+    for task in drains:
         task.cancel()
-    await asyncio.gather(*(ws.close() for ws in viewers + posters), return_exceptions=True)
+    await asyncio.gather(*(ws.close() for ws in posters), return_exceptions=True)
     return {
         "sent": sent,
         "delivered": got,
@@ -328,9 +400,11 @@ async def run_room(
         "comments_per_s": sent / seconds,
         "p50_ms": percentile(lat, 0.5),
         "p99_ms": percentile(lat, 0.99),
+        "max_ms": max(lat) if lat else float("nan"),
         "cpu_s": cpu,
         "cpu_s_per_1k": cpu / got * 1000 if got else float("inf"),
-        "expected": sent * len(viewers),
+        "client_cpu_s": client_cpu,
+        "expected": sent * len(viewer_cookies),
     }
 
 
@@ -342,6 +416,13 @@ def main() -> None:
     parser.add_argument("--viewers", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=100.0, help="comments per second")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--client-procs", type=int, default=4, help="processes the viewers are spread over"
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="measure LiveHub only")
+    parser.add_argument(
+        "--profile", default="", help="py-spy the LiveHub server into this file (.svg/.json)"
+    )
     parser.add_argument(
         "--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     )
@@ -366,10 +447,11 @@ def main() -> None:
     print(f"load before: {os.getloadavg()}", flush=True)
 
     results: dict[str, dict[str, float]] = {}
-    for name, app, path in (
-        ("livehub", "hub.asgi:application", f"/ws/live/{show.code}/"),
-        ("baseline", "bench.live_fanout:baseline_app", f"/ws/bench/{show.code}/"),
-    ):
+    sides = [("livehub", "hub.asgi:application", f"/ws/live/{show.code}/")]
+    if not args.no_baseline:
+        sides.append(("baseline", "bench.live_fanout:baseline_app", f"/ws/bench/{show.code}/"))
+    load_before = os.getloadavg()[0]
+    for name, app, path in sides:
         server_env = {**env, "LIVEHUB_BENCH_BASELINE": "1" if name == "baseline" else "0"}
         proc, port = start_daphne(server_env, app)
         try:
@@ -381,6 +463,8 @@ def main() -> None:
                     rate=args.rate,
                     seconds=args.seconds,
                     server_pid=proc.pid,
+                    client_procs=args.client_procs,
+                    profile=args.profile if name == "livehub" else "",
                 )
             )
         finally:
@@ -388,7 +472,9 @@ def main() -> None:
             proc.wait(timeout=10)
         print(name, json.dumps({k: round(v, 3) for k, v in results[name].items()}), flush=True)
     print(f"load after: {os.getloadavg()}", flush=True)
-    ours, base = results["livehub"], results["baseline"]
+    nothing = {"delivered_per_s": 0.0, "p50_ms": float("nan"), "p99_ms": float("nan"),
+               "cpu_s_per_1k": float("nan")}  # fmt: skip
+    ours, base = results["livehub"], results.get("baseline", nothing)
     print(json.dumps({
         "bench": "live_fanout",
         "viewers": args.viewers,
@@ -397,6 +483,11 @@ def main() -> None:
         "p50_ms": round(ours["p50_ms"], 1),
         "p99_ms": round(ours["p99_ms"], 1),
         "cpu_s_per_1k": round(ours["cpu_s_per_1k"], 4),
+        "delivered_ratio": round(ours["delivered"] / ours["expected"], 4)
+        if ours["expected"] else None,
+        "server_cpu_s": round(ours["cpu_s"], 2),
+        "client_cpu_s": round(ours["client_cpu_s"], 2),
+        "load_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "baseline_delivered_per_s": round(base["delivered_per_s"], 1),
         "baseline_p50_ms": round(base["p50_ms"], 1),
         "baseline_p99_ms": round(base["p99_ms"], 1),

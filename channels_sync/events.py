@@ -1,6 +1,7 @@
 """What sales-channel sync hears from the outbox, and how it schedules its workers.
 
-``stock.changed`` marks the SKU dirty per connection (coalesced); ``order.status_changed``
+``stock.changed`` (a batch handler: all changes of a relay round at once) marks each SKU
+dirty per connection (coalesced); ``order.status_changed``
 queues fulfilment/cancellation pushes. Both handlers are idempotent (the relay delivers
 at least once) and only write rows; the HTTP calls run in Celery tasks after commit.
 """
@@ -11,9 +12,9 @@ import time
 from typing import Any
 
 from channels_sync.services.order_push import order_push_record
-from channels_sync.services.stock_push import DEBOUNCE_SECONDS, stock_change_mark
+from channels_sync.services.stock_push import DEBOUNCE_SECONDS, stock_changes_mark
 from hub.kernel.effects import after_commit
-from hub.kernel.outbox import register_outbox_handler
+from hub.kernel.outbox import register_outbox_batch_handler, register_outbox_handler
 
 _last_scheduled: dict[str, float] = {}
 
@@ -46,10 +47,10 @@ def schedule_webhook(delivery_id: int) -> None:
     webhook_process.delay(delivery_id)
 
 
-def _stock_changed(payload: dict[str, Any]) -> None:
-    if stock_change_mark(
-        variant_id=int(payload["variant_id"]), location_id=int(payload["location_id"])
-    ):
+def _stock_changed(payloads: list[dict[str, Any]]) -> None:
+    """All ``stock.changed`` of one relay round: each (variant, location) marked once."""
+    changes = [(int(p["variant_id"]), int(p["location_id"])) for p in payloads]
+    if stock_changes_mark(changes=changes):
         after_commit(schedule_stock_push)
 
 
@@ -59,5 +60,5 @@ def _order_status_changed(payload: dict[str, Any]) -> None:
 
 
 def register_outbox_handlers() -> None:
-    register_outbox_handler("stock.changed", _stock_changed)
+    register_outbox_batch_handler("stock.changed", _stock_changed)
     register_outbox_handler("order.status_changed", _order_status_changed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from channels_sync.states import DeliveryStatus, Platform, PushKind, PushStatus
+from channels_sync.states import BreakerState, DeliveryStatus, Platform, PushKind, PushStatus
 from oms.models import Fulfilment, Order, ProductVariant, SalesChannel
 
 
@@ -33,6 +33,18 @@ class Connection(models.Model):
     calls_throttled = models.PositiveBigIntegerField(default=0)
     last_reconcile_at = models.DateTimeField(null=True, blank=True)
     last_reconcile_report = models.JSONField(default=dict, blank=True)
+    #: failed share of recent calls (exponentially weighted, ~ the last 10 calls)
+    recent_error_rate = models.FloatField(default=0.0)
+    breaker_state = models.CharField(
+        max_length=16, choices=BreakerState.choices, default=BreakerState.CLOSED
+    )
+    #: failed calls in a row (reset by any success)
+    breaker_failures = models.PositiveIntegerField(default=0)
+    #: consecutive trips without a successful probe in between (cool-down doubles)
+    breaker_trips = models.PositiveIntegerField(default=0)
+    breaker_opened_at = models.DateTimeField(null=True, blank=True)
+    #: open: when a probe may start; half-open: when an unanswered probe lapses
+    breaker_retry_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.sales_channel.code}:{self.platform}"

@@ -62,10 +62,35 @@ def _redis_script() -> Any:
     return client.register_script(_TOKEN_BUCKET_LUA)
 
 
+#: tokens taken ahead by ``rate_gate_prepay``: the next gated call of the key spends one
+_prepaid: dict[str, int] = {}
+_prepaid_lock = threading.Lock()
+
+
+def rate_gate_prepay(*, key: str, rate_per_s: float, burst: float | None = None) -> None:
+    """Wait for a token *before* deciding what to send; the next call of ``key`` uses it.
+
+    The stock pusher waits here and only then reads which SKUs are dirty and their
+    quantities, so the one call the budget allows carries every change made meanwhile.
+    """
+    rate_gate_wait(key=key, rate_per_s=rate_per_s, burst=burst)
+    with _prepaid_lock:
+        _prepaid[key] = 1  # at most one: a token unused for long is not a credit
+
+
+def rate_gate_forget(*, key: str) -> None:
+    """The prepaid token was not needed (nothing left to send)."""
+    with _prepaid_lock:
+        _prepaid.pop(key, None)
+
+
 def rate_gate_wait(*, key: str, rate_per_s: float, burst: float | None = None) -> None:
     """Block until one call to ``key`` is allowed (reserves its token first)."""
     if rate_per_s <= 0:
         return
+    with _prepaid_lock:
+        if _prepaid.pop(key, 0):
+            return
     burst = burst if burst is not None else max(1.0, rate_per_s)
     if settings.REDIS_URL:
         wait = float(

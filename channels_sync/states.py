@@ -28,3 +28,20 @@ class PushStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     DONE = "done", _("Done")
     DEAD = "dead", _("Dead letter")
+
+
+class BreakerState(models.TextChoices):
+    """Per-connection circuit breaker (see ``services/breaker.py``)."""
+
+    CLOSED = "closed", _("Closed (calls flow)")
+    OPEN = "open", _("Open (no calls until the cool-down ends)")
+    HALF_OPEN = "half_open", _("Half-open (one probe call)")
+
+
+#: closed --trip--> open --cool-down over--> half_open --probe ok--> closed
+#:                   ^------------------ probe failed ----------------'
+BREAKER_TRANSITIONS: dict[str, frozenset[str]] = {
+    BreakerState.CLOSED: frozenset({BreakerState.OPEN}),
+    BreakerState.OPEN: frozenset({BreakerState.HALF_OPEN}),
+    BreakerState.HALF_OPEN: frozenset({BreakerState.CLOSED, BreakerState.OPEN}),
+}

@@ -8,7 +8,18 @@ const BASE = '/static/pwa/'
 
 export default defineConfig({
   base: BASE,
-  build: { outDir: 'dist', emptyOutDir: true, sourcemap: false, target: 'es2020' },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    sourcemap: false,
+    target: 'es2020',
+    rollupOptions: {
+      output: {
+        // Console-only libraries get stable names so the service worker can skip them.
+        manualChunks: (id: string) => (id.includes('node_modules/@zxing/') ? 'zxing' : undefined),
+      },
+    },
+  },
   plugins: [
     vue(),
     VitePWA({
@@ -40,7 +51,8 @@ export default defineConfig({
         skipWaiting: true,
         globPatterns: ['**/*.{js,css,html,svg,png,woff2}'],
         // hls.js loads only in the live room; it is fetched then, not at install
-        globIgnores: ['**/hls-*.js'],
+        // nor are the barcode reader (staff fallback) and chart.js (host dashboard)
+        globIgnores: ['**/hls-*.js', '**/zxing-*.js', '**/charts-*.js'],
         modifyURLPrefix: { '': BASE },
         navigateFallback: `${BASE}index.html`,
         navigateFallbackDenylist: [

@@ -237,17 +237,23 @@ CHANNELS_SYNC_CREDENTIALS_KEY = os.environ.get("CHANNELS_SYNC_CREDENTIALS_KEY", 
 # --- Payments (docs/payments.md) -----------------------------------------------------------
 #: Provider credentials by code (sandbox, wechatpay, alipay); merged over the JSON file,
 #: which holds real merchant keys in production and simulator keys in the demo.
-#: The sandbox lets anyone "pay" without money: set LIVEHUB_PAYMENT_SANDBOX=false in production.
+#: The demo (`make demo` exports LIVEHUB_DEMO=1): sandbox payments and gateway simulators on.
+LIVEHUB_DEMO = env_bool("LIVEHUB_DEMO", default=False)
+#: The sandbox lets anyone "pay" without money: on only with DEBUG or the demo unless set;
+#: `manage.py check` fails (payments.E001) if it is on with DEBUG off outside the demo.
+LIVEHUB_PAYMENT_SANDBOX = env_bool("LIVEHUB_PAYMENT_SANDBOX", default=DEBUG or LIVEHUB_DEMO)
 LIVEHUB_PAYMENT_PROVIDERS: dict[str, dict[str, object]] = (
-    {"sandbox": {}} if env_bool("LIVEHUB_PAYMENT_SANDBOX", default=True) else {}
+    {"sandbox": {}} if LIVEHUB_PAYMENT_SANDBOX else {}
 )
 LIVEHUB_PAYMENT_PROVIDERS_FILE = os.environ.get(
     "LIVEHUB_PAYMENT_PROVIDERS_FILE", str(DATA_DIR / "payment-providers.json")
 )
 #: Base URL gateways reach us on (notify_url); must be public HTTPS in production.
-LIVEHUB_PUBLIC_URL = os.environ.get("LIVEHUB_PUBLIC_URL", "http://127.0.0.1:8000")
-#: Mount the WeChat Pay / Alipay gateway simulators (demo); off by default with PostgreSQL.
-LIVEHUB_PAYMENT_SIMULATORS = env_bool("LIVEHUB_PAYMENT_SIMULATORS", default=not DATABASE_URL)
+LIVEHUB_PUBLIC_URL = os.environ.get(
+    "LIVEHUB_PUBLIC_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+)
+#: Mount the WeChat Pay / Alipay gateway simulators: with DEBUG or the demo unless set.
+LIVEHUB_PAYMENT_SIMULATORS = env_bool("LIVEHUB_PAYMENT_SIMULATORS", default=DEBUG or LIVEHUB_DEMO)
 #: WeChat web OAuth (sign-in): {"app_id", "secret", "redirect_uri", optional "api_base"}.
 LIVEHUB_WECHAT_OAUTH: dict[str, str] = {
     k: v
@@ -276,11 +282,29 @@ LIVEHUB_MEDIA_WORKER_SOCKET = os.environ.get(
 )
 LIVEHUB_VIDEO_SEGMENT_SECONDS = float(os.environ.get("LIVEHUB_VIDEO_SEGMENT_SECONDS", "1"))
 LIVEHUB_VIDEO_MAX_HEIGHT = int(os.environ.get("LIVEHUB_VIDEO_MAX_HEIGHT", "720"))
+#: second, lower HLS rendition (its height; 0 = none); "auto" = 480 on a machine with 4+ cores
+LIVEHUB_VIDEO_LOW_HEIGHT = (
+    (480 if (os.cpu_count() or 1) >= 4 else 0)
+    if os.environ.get("LIVEHUB_VIDEO_LOW_HEIGHT", "auto") == "auto"
+    else int(os.environ["LIVEHUB_VIDEO_LOW_HEIGHT"])
+)
+#: LL-HLS part duration (seconds; 0 = plain HLS without parts)
+LIVEHUB_VIDEO_PART_SECONDS = float(os.environ.get("LIVEHUB_VIDEO_PART_SECONDS", "0.333"))
 #: WebRTC (WHEP) playback seats per live show for co-hosts/moderators; each costs an encode
 LIVEHUB_VIDEO_WHEP_SEATS = int(os.environ.get("LIVEHUB_VIDEO_WHEP_SEATS", "2"))
 #: STUN/TURN URLs for the media worker's ICE agent (comma-separated; empty = host only)
 LIVEHUB_VIDEO_ICE_SERVERS = [
     u for u in os.environ.get("LIVEHUB_VIDEO_ICE_SERVERS", "").split(",") if u
+]
+
+# --- Web push (webapp): VAPID, docs/pwa.md ------------------------------------------------
+#: VAPID private key (base64url, raw 32 bytes); empty = generated once into LIVEHUB_VAPID_FILE
+LIVEHUB_VAPID_PRIVATE_KEY = os.environ.get("LIVEHUB_VAPID_PRIVATE_KEY", "")
+LIVEHUB_VAPID_FILE = os.environ.get("LIVEHUB_VAPID_FILE", str(DATA_DIR / "vapid.json"))
+LIVEHUB_VAPID_SUBJECT = os.environ.get("LIVEHUB_VAPID_SUBJECT", "mailto:ops@livehub.example")
+#: push-service hosts allowed over plain http (local simulators only; real ones are https)
+LIVEHUB_PUSH_INSECURE_HOSTS = [
+    h for h in os.environ.get("LIVEHUB_PUSH_INSECURE_HOSTS", "").split(",") if h
 ]
 
 # --- Logging: one JSON object per line --------------------------------------------------

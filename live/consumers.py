@@ -20,7 +20,9 @@ from django.contrib.auth.models import User
 from hub.kernel.errors import DomainError
 from hub.kernel.ids import opaque_token
 from live import events, quota
+from live.comment_log import comment_log
 from live.errors import InvalidMessage, NotAllowed, RateLimited, SignInRequired
+from live.intents import parse_buy_intent
 from live.models import CouponDrop, Drop, LineupItem, Show
 from live.rooms import RoomHub, kick_drain
 from live.selectors import drop_for_item, role_in_show, room_snapshot, show_by_code
@@ -38,9 +40,6 @@ MAX_MESSAGE_BYTES = 4096
 #: per connection: sustained messages per second and burst
 RATE_PER_SECOND = 10.0
 RATE_BURST = 20.0
-#: per user in this process: comments per second and burst (slow mode adds to it)
-COMMENT_RATE = 1.0
-COMMENT_BURST = 3.0
 STRIKES_TO_CLOSE = 10
 STRIKE_WINDOW = 30.0
 MAX_LIKES_PER_MESSAGE = 10
@@ -59,9 +58,6 @@ class TokenBucket:
             self.tokens -= 1
             return True
         return False
-
-
-_comment_buckets: dict[tuple[str, int], TokenBucket] = {}
 
 
 def _str(message: dict[str, Any], name: str, *, limit: int = 100) -> str:
@@ -92,7 +88,7 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     async def connect(self) -> None:
         self.hub: RoomHub | None = None
         self.ready = False
-        self.backlog: list[str] = []
+        self.backlog: list[dict[str, Any]] = []
         self.bucket = TokenBucket(RATE_PER_SECOND, RATE_BURST)
         self.strikes: deque[float] = deque()
         code = str(self.scope["url_route"]["kwargs"]["show"])
@@ -121,8 +117,8 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         }
         await self.send(text_data=json.dumps(hello, ensure_ascii=False))
         self.ready = True
-        for text in self.backlog:
-            await self.send(text_data=text)
+        for queued in self.backlog:
+            await self.base_send(queued)
         self.backlog = []
 
     async def disconnect(self, code: int) -> None:
@@ -130,11 +126,12 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             hub, self.hub = self.hub, None
             await hub.leave(self)
 
-    async def deliver(self, text: str) -> None:
+    async def deliver(self, message: dict[str, Any]) -> None:
+        """A hub frame: the same ASGI message object goes to every viewer of the process."""
         if self.ready:
-            await self.send(text_data=text)
+            await self.base_send(message)
         else:
-            self.backlog.append(text)
+            self.backlog.append(message)
 
     async def kick(self, code: int) -> None:
         await self.close(code=code)
@@ -206,33 +203,30 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         hub = self.hub
         assert hub is not None
         text = comment_check(
-            text=message.get("text"),
-            user_id=user.pk,
-            role=self.role,
-            rules=hub.rules,
-            last_at=hub.last_comment_at.get(user.pk),
+            text=message.get("text"), user_id=user.pk, role=self.role, rules=hub.rules, last_at=None
         )
-        if self.role == "viewer":
-            bucket = _comment_buckets.setdefault(
-                (hub.code, user.pk), TokenBucket(COMMENT_RATE, COMMENT_BURST)
-            )
-            if not bucket.take():
-                raise RateLimited("you are commenting too fast")
-        now = time.time()
-        hub.last_comment_at[user.pk] = now
-        cid = opaque_token(9)
-        name = user.get_username()
-        await events.broadcast_async(
-            hub.code,
-            dict(
-                events.comment_event(
-                    cid=cid, author_id=user.pk, author=name, role=self.role, text=text, at=now
-                )
-            ),
+        draft = CommentDraft(
+            opaque_token(9), user.pk, user.get_username(), self.role, text, time.time()
         )
-        hub.remember(CommentDraft(cid, user.pk, name, self.role, text, now))
-        await self._reply(message, "comment.ok", cid=cid)
-        await self._comment_buy(user, text, cid, message)
+        # rate limit, slow mode and the durable append in one step (shared through Redis)
+        await comment_log().admit(
+            show_id=hub.show_id,
+            draft=draft,
+            limited=self.role == "viewer",
+            slow_mode_seconds=hub.rules.slow_mode_seconds,
+        )
+        published = events.comment_event(
+            cid=draft.cid,
+            author_id=draft.author_id,
+            author=draft.author,
+            role=draft.role,
+            text=draft.text,
+            at=draft.at,
+        )
+        await events.broadcast_async(hub.code, dict(published))
+        await self._reply(message, "comment.ok", cid=draft.cid)
+        if parse_buy_intent(text) is not None:  # chat never costs a database round trip
+            await self._comment_buy(user, text, draft.cid, message)
 
     async def _comment_buy(self, user: User, text: str, cid: str, message: dict[str, Any]) -> None:
         try:

@@ -1,16 +1,20 @@
 """One hub per room per process: a single layer subscription, batched frames, local fan-out.
 
 Every process (Daphne worker) that has viewers of a show holds one ``RoomHub`` for it. The
-hub subscribes once to the show's group, collects what arrives for one tick
-(``TICK_SECONDS``), then builds one frame, encodes it once and hands the same text to every
-local viewer. A viewer gets a frame of their own only when it carries something for them
-(their own comments that the sample left out, private messages). Publishing a comment is
-therefore one group send (O(processes) in Redis), and delivering it is one JSON encode per
-process per tick, not one per viewer.
+hub subscribes once to the show's group and collects what arrives. A frame goes out when
+something changed, but a viewer gets at most one frame per ``interval`` (100 ms, longer
+when a fan-out gets expensive, at most 250 ms): the first change after a quiet spell waits
+only ``COALESCE_SECONDS`` for company, a storm is cut into one frame per interval. Each
+frame is encoded once, wrapped in one ASGI ``websocket.send`` message, and that same
+message object is handed to every local viewer. A viewer gets a frame of their own only
+when it carries something for them (their own comments that the sample left out, private
+messages). Publishing a comment is therefore one group send (O(processes) in Redis), and
+delivering it is one JSON encode per process per frame, not one per viewer.
 
-Likes are counted locally and published as one delta per process per tick; viewer counts
-are published every few seconds per process and summed. Comments posted through this
-process are stored in batches (``FLUSH_SECONDS``).
+Likes are counted locally and published as one delta per process per
+``HOUSEKEEPING_SECONDS``; viewer counts are published every few seconds per process and
+summed. Accepted comments are already in the comment log (``live.comment_log``); the hub
+flushes the log to the database every ``FLUSH_SECONDS``.
 """
 
 from __future__ import annotations
@@ -32,31 +36,44 @@ from channels.layers import get_channel_layer
 from django.core.cache import cache
 
 from live import events
+from live.comment_log import FLUSH_SECONDS, comment_log
 from live.models import Show
 from live.selectors import RoomSettings, room_settings, show_dashboard
-from live.services.comments import (
-    CommentDraft,
-    comments_store_batch,
-    likes_add,
-    peak_viewers_record,
-)
+from live.services.comments import likes_add, peak_viewers_record
 
 logger = logging.getLogger(__name__)
 
-TICK_SECONDS = 0.15
+#: a viewer gets at most one frame per interval; the interval adapts between these bounds
+MIN_FRAME_SECONDS = 0.1
+MAX_FRAME_SECONDS = 0.25
+#: the interval is this many times the recent fan-out time, so fan-out keeps at most
+#: about half of the process (its socket writes cost about as much again)
+FANOUT_SHARE = 4.0
+#: the first change after a quiet spell waits this long to gather company
+COALESCE_SECONDS = 0.01
+#: viewers handed a frame between two yields to the event loop (their writes go out
+#: while the rest are served, and inbound messages are not held up by a long fan-out)
+YIELD_EVERY = 100
 MAX_COMMENTS_PER_FRAME = 30
+HOUSEKEEPING_SECONDS = 0.1
 PRESENCE_SECONDS = 3.0
-FLUSH_SECONDS = 1.0
 DASHBOARD_SECONDS = 5.0
-MAX_BATCH = 500
+#: kept for older imports: the old fixed tick
+TICK_SECONDS = MIN_FRAME_SECONDS
 NODE = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def ws_text(text: str) -> dict[str, Any]:
+    """An ASGI ``websocket.send`` message; one object may be sent to many sockets."""
+    return {"type": "websocket.send", "text": text}
 
 
 class Viewer(Protocol):
     user_id: int | None
     role: str
 
-    async def deliver(self, text: str) -> None: ...
+    async def deliver(self, message: dict[str, Any]) -> None:
+        """Send one ASGI ``websocket.send`` message (shared, never mutated)."""
 
     async def kick(self, code: int) -> None: ...
 
@@ -106,7 +123,12 @@ class RoomHub:
         self.layer = get_channel_layer()
         self.channel = ""
         self._tasks: list[asyncio.Task[None]] = []
-        # collected during one tick
+        # frame pacing
+        self._dirty = asyncio.Event()
+        self._last_frame = 0.0
+        self.interval = MIN_FRAME_SECONDS
+        self.fanout_seconds = 0.0  #: recent time one frame took to hand to every viewer
+        # collected until the next frame
         self.comments: list[dict[str, Any]] = []
         self.deleted: list[str] = []
         self.likes_delta = 0
@@ -117,10 +139,8 @@ class RoomHub:
         # process-local bookkeeping
         self.local_likes = 0
         self.unsaved_likes = 0
-        self.unsaved: list[CommentDraft] = []
         self.deleted_cids: set[str] = set()
         self.presence: dict[str, tuple[int, float]] = {}
-        self.last_comment_at: dict[int, float] = {}
         self.viewers_total = 0
         self.dropped_total = 0
         #: buy-path lookups shared by this process's connections (invalidated by events)
@@ -158,14 +178,19 @@ class RoomHub:
                 await task
         if self.layer is not None and self.channel:
             await self.layer.group_discard(events.room_group(self.code), self.channel)
-        await self._flush()
+        try:
+            await self._flush()
+        except Exception:  # the log keeps them (Redis) or the next room's flush does
+            logger.exception("live comment flush failed", extra={"show": self.code})
 
     async def _start(self) -> None:
         if self.layer is not None:
             self.channel = await self.layer.new_channel(prefix="live-hub")
             await self.layer.group_add(events.room_group(self.code), self.channel)
             self._tasks.append(asyncio.create_task(self._read()))
-        self._tasks.append(asyncio.create_task(self._tick()))
+        self._tasks.append(asyncio.create_task(self._frames()))
+        self._tasks.append(asyncio.create_task(self._housekeeping()))
+        self._tasks.append(asyncio.create_task(self._flusher()))
 
     async def _read(self) -> None:
         assert self.layer is not None
@@ -176,10 +201,30 @@ class RoomHub:
             except Exception:
                 logger.exception("live room event failed", extra={"show": self.code})
 
-    async def _tick(self) -> None:
-        last_presence = last_flush = last_dashboard = 0.0
+    async def _frames(self) -> None:
+        """Send a frame when something changed, at most one per ``interval``."""
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(TICK_SECONDS)
+            await self._dirty.wait()
+            now = loop.time()
+            delay = max(COALESCE_SECONDS, self._last_frame + self.interval - now)
+            await asyncio.sleep(delay)
+            self._dirty.clear()
+            self._last_frame = started = loop.time()
+            try:
+                await self.send_frame()
+            except Exception:
+                logger.exception("live room frame failed", extra={"show": self.code})
+            spent = loop.time() - started
+            self.fanout_seconds = 0.7 * self.fanout_seconds + 0.3 * spent
+            self.interval = min(
+                MAX_FRAME_SECONDS, max(MIN_FRAME_SECONDS, FANOUT_SHARE * self.fanout_seconds)
+            )
+
+    async def _housekeeping(self) -> None:
+        last_presence = last_dashboard = 0.0
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_SECONDS)
             now = time.monotonic()
             try:
                 if now - last_presence >= PRESENCE_SECONDS:
@@ -196,17 +241,27 @@ class RoomHub:
                     await events.broadcast_async(
                         self.code, events.event("room.likes", delta=delta, node=NODE)
                     )
-                await self.send_frame()
-                if now - last_flush >= FLUSH_SECONDS:
-                    last_flush = now
-                    await self._flush()
                 if now - last_dashboard >= DASHBOARD_SECONDS:
                     last_dashboard = now
                     await self._push_dashboard()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("live room tick failed", extra={"show": self.code})
+                logger.exception("live room housekeeping failed", extra={"show": self.code})
+
+    async def _flusher(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            try:
+                await self._flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the log keeps them: the next flush retries
+                logger.exception("live comment flush failed", extra={"show": self.code})
+
+    def touch(self) -> None:
+        """Something for the next frame arrived."""
+        self._dirty.set()
 
     # ---- inbound events ------------------------------------------------------------------
 
@@ -219,6 +274,7 @@ class RoomHub:
             self.likes_delta += int(event.get("delta", 0))
         elif kind == "room.presence":
             self.presence[str(event["node"])] = (int(event["count"]), time.monotonic())
+            return
         elif kind == "room.comment_deleted":
             self.deleted_cids.add(event["cid"])
             self.comments = [c for c in self.comments if c["cid"] != event["cid"]]
@@ -245,8 +301,12 @@ class RoomHub:
             for viewer in list(self.viewers):
                 if viewer.user_id == event["user"]:
                     await viewer.kick(4403)
+            return
         elif kind == "room.private" and any(v.user_id == event["to"] for v in self.viewers):
             self.private[int(event["to"])].append(event["item"])
+        else:
+            return
+        self.touch()
 
     # ---- outbound frames -----------------------------------------------------------------
 
@@ -263,9 +323,10 @@ class RoomHub:
         if total != self.viewers_total:
             self.viewers_total = total
             self.changes["viewers"] = total
+            self.touch()
 
     async def send_frame(self) -> None:
-        """Send what arrived since the last tick: one shared encoding, personal extras."""
+        """Send what arrived since the last frame: one shared message, personal extras."""
         comments, self.comments = self.comments, []
         private, self.private = self.private, defaultdict(list)
         sample, dropped = sample_comments(comments, MAX_COMMENTS_PER_FRAME)
@@ -290,34 +351,36 @@ class RoomHub:
             return
         self.seq += 1
         frame = {"type": "frame", "seq": self.seq, **frame}
-        shared = json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
-        sampled_ids = {c["cid"] for c in sample}
+        shared = (
+            ws_text(json.dumps(frame, ensure_ascii=False, separators=(",", ":")))
+            if len(frame) > 2
+            else None
+        )
         left_out: dict[int, list[dict[str, Any]]] = defaultdict(list)
         if dropped:
+            sampled_ids = {c["cid"] for c in sample}
             for c in comments:
                 if c["cid"] not in sampled_ids and c["author_id"] is not None:
                     left_out[int(c["author_id"])].append(c)
-        for viewer in list(self.viewers):
+        for index, viewer in enumerate(list(self.viewers)):
+            if index and index % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
             uid = viewer.user_id
-            mine = left_out.get(uid, []) if uid is not None else []
-            extra = private.get(uid, []) if uid is not None else []
-            if not mine and not extra:
-                if len(frame) > 2:
-                    await self._deliver(viewer, shared)
-                continue
-            personal = dict(frame)
-            if mine:
-                personal["comments"] = sorted(sample + mine, key=lambda c: c["at"])
-            if extra:
-                personal["private"] = extra
-            await self._deliver(
-                viewer, json.dumps(personal, ensure_ascii=False, separators=(",", ":"))
-            )
+            if uid is not None and (uid in left_out or uid in private):
+                personal = dict(frame)
+                if uid in left_out:
+                    personal["comments"] = sorted(sample + left_out[uid], key=lambda c: c["at"])
+                if uid in private:
+                    personal["private"] = private[uid]
+                text = json.dumps(personal, ensure_ascii=False, separators=(",", ":"))
+                await self._deliver(viewer, ws_text(text))
+            elif shared is not None:
+                await self._deliver(viewer, shared)
 
-    async def _deliver(self, viewer: Viewer, text: str) -> None:
+    async def _deliver(self, viewer: Viewer, message: dict[str, Any]) -> None:
         """One viewer's closed socket must not cost the others their frame."""
         try:
-            await viewer.deliver(text)
+            await viewer.deliver(message)
         except Exception:
             self.viewers.discard(viewer)
 
@@ -332,9 +395,9 @@ class RoomHub:
             pk=self.show_id
         )
         stats = await database_sync_to_async(show_dashboard)(show, viewers_now=self.total_viewers())
-        text = json.dumps({"type": "dashboard", **stats})
+        message = ws_text(json.dumps({"type": "dashboard", **stats}))
         for viewer in staff:
-            await viewer.deliver(text)
+            await self._deliver(viewer, message)
 
     # ---- writes that this process owns -----------------------------------------------------
 
@@ -342,17 +405,9 @@ class RoomHub:
         """Units left after a local buy; published once per tick, not once per buy."""
         self.local_left[drop_id] = left
 
-    def remember(self, draft: CommentDraft) -> None:
-        self.unsaved.append(draft)
-
     async def _flush(self) -> None:
-        drafts, self.unsaved = self.unsaved, []
+        await comment_log().flush(consumer=NODE)
         likes, self.unsaved_likes = self.unsaved_likes, 0
-        for start in range(0, len(drafts), MAX_BATCH):
-            chunk = drafts[start : start + MAX_BATCH]
-            await database_sync_to_async(comments_store_batch)(
-                show_id=self.show_id, drafts=chunk, deleted=self.deleted_cids
-            )
         if likes:
             await database_sync_to_async(likes_add)(show_id=self.show_id, count=likes)
         if self.viewers_total:

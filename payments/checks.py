@@ -5,7 +5,38 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+
+
+@register(Tags.security)
+def payments_sandbox_check(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """The sandbox lets anyone mark an order paid: refuse it outside DEBUG and the demo.
+
+    Runs with every management command (not only ``--deploy``), so a production start
+    that runs ``migrate`` fails loudly instead of taking fake payments.
+    """
+    from payments.providers import provider_config
+
+    if settings.DEBUG or "sandbox" not in provider_config():
+        return []
+    if settings.LIVEHUB_DEMO:
+        return [
+            Warning(
+                "the sandbox payment provider is on with DEBUG off (LIVEHUB_DEMO=1): "
+                "orders can be paid without money",
+                hint="fine for the demo; never set LIVEHUB_DEMO in production",
+                id="payments.W004",
+            )
+        ]
+    return [
+        Error(
+            "the sandbox payment provider is on with DEBUG off: anyone could mark an "
+            "order paid without money",
+            hint="unset LIVEHUB_PAYMENT_SANDBOX (or set it to false), or remove 'sandbox' "
+            "from LIVEHUB_PAYMENT_PROVIDERS; use DEBUG=true or LIVEHUB_DEMO=1 for a demo",
+            id="payments.E001",
+        )
+    ]
 
 
 @register(Tags.security, deploy=True)

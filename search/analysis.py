@@ -1,8 +1,18 @@
-"""Text analysis for the embedded engine: Latin words, CJK unigrams + bigrams, typo distance.
+"""Text analysis shared by both backends: Latin words, CJK unigrams + bigrams, typo budgets.
+
+One analysis decides what a query *means* (which terms must match), so the embedded engine
+and the Elasticsearch/OpenSearch DSL built in ``search.query`` ask the same question:
+
+- Latin runs become lower-cased, accent-folded words (``[0-9a-z]+``);
+- CJK runs become bigrams (a lone character stays a unigram), the scheme of the
+  Elasticsearch ``cjk_bigram`` filter; the index also keeps every single character so a
+  one-character query finds it;
+- a query matches a product when **every** term occurs in **some** field (cross-field),
+  so "iPhone 手机壳" finds a case whose Chinese name says 手机壳 and whose English text
+  says iPhone.
 
 SQLite's ``unicode61`` tokenizer splits on spaces and punctuation only, so a Chinese run
-would be one token; we pre-analyse text into space-separated terms instead (the same
-unigram+bigram scheme as the Elasticsearch ``cjk`` analyzer plus single characters).
+would be one token; the embedded engine stores ``index_terms`` (space-separated) instead.
 """
 
 from __future__ import annotations
@@ -14,6 +24,8 @@ from dataclasses import dataclass
 from search.documents import is_cjk
 
 _WORD = re.compile(r"[0-9a-z]+")
+#: CJK characters looked at when relaxing a Chinese query for typos (longer input is cut).
+MAX_RELAXED_CJK = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,10 +33,22 @@ class QueryTerms:
     latin: list[str]  #: lower-cased words, in order
     cjk: list[str]  #: bigrams (or a lone character) that must all match
     last_is_latin: bool  #: the final typed term is a Latin word (prefix-matched when suggesting)
+    cjk_chars: list[str]  #: distinct CJK characters in order (typo-tolerant matching)
+
+    @property
+    def empty(self) -> bool:
+        return not self.latin and not self.cjk
+
+
+def _fold(run: str) -> str:
+    """Accent-fold a non-CJK run (café -> cafe); CJK runs are left alone (NFKD would
+    split Hangul syllables)."""
+    decomposed = unicodedata.normalize("NFKD", run)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def _runs(text: str) -> list[tuple[bool, str]]:
-    """Split into (is_cjk, run) pieces, lower-cased and accent-folded."""
+    """Split into (is_cjk, run) pieces: width-normalised, lower-cased, accent-folded."""
     folded = unicodedata.normalize("NFKC", text).lower()
     runs: list[tuple[bool, str]] = []
     current: list[str] = []
@@ -38,7 +62,7 @@ def _runs(text: str) -> list[tuple[bool, str]]:
         current.append(ch)
     if current:
         runs.append((current_cjk, "".join(current)))
-    return runs
+    return [(cjk, run if cjk else _fold(run)) for cjk, run in runs]
 
 
 def index_terms(text: str) -> str:
@@ -60,6 +84,7 @@ def latin_words(text: str) -> list[str]:
 def query_terms(text: str) -> QueryTerms:
     latin: list[str] = []
     cjk_terms: list[str] = []
+    chars: list[str] = []
     last_is_latin = False
     for cjk, run in _runs(text):
         if cjk:
@@ -67,13 +92,19 @@ def query_terms(text: str) -> QueryTerms:
                 cjk_terms.append(run)
             else:
                 cjk_terms.extend(run[i : i + 2] for i in range(len(run) - 1))
+            chars.extend(ch for ch in run if ch not in chars)
             last_is_latin = False
         else:
             words = _WORD.findall(run)
             if words:
                 latin.extend(words)
                 last_is_latin = bool(_WORD.search(run[-1:]))
-    return QueryTerms(latin=latin, cjk=cjk_terms, last_is_latin=last_is_latin)
+    return QueryTerms(
+        latin=latin,
+        cjk=list(dict.fromkeys(cjk_terms)),
+        last_is_latin=last_is_latin,
+        cjk_chars=chars[:MAX_RELAXED_CJK],
+    )
 
 
 def allowed_edits(word: str) -> int:
@@ -81,6 +112,17 @@ def allowed_edits(word: str) -> int:
     if len(word) < 4:
         return 0
     return 1 if len(word) < 7 else 2
+
+
+def cjk_allowed_misses(chars: int) -> int:
+    """Typo budget for Chinese: exact below 3 characters, one wrong character below 6, then 2.
+
+    A mistyped character (蓝芽 for 蓝牙, a wrong pinyin pick) breaks both bigrams around it,
+    so typo-tolerant matching counts single characters instead.
+    """
+    if chars < 3:
+        return 0
+    return 1 if chars < 6 else 2
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:

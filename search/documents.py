@@ -28,6 +28,8 @@ class ProductDocument:
     currency: str
     in_stock: bool
     created_ts: int  #: seconds since the epoch, for "newest" sorting
+    #: variant option values (sizes, colours ...), so "T恤 XL" finds tees sold in XL
+    options: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -38,6 +40,16 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-
 
 def is_cjk(char: str) -> bool:
     return bool(_CJK.match(char))
+
+
+def variant_options(variants: Iterable[ProductVariant]) -> str:
+    """The distinct option values of a product's variants ("M L XL red"), in first-seen order."""
+    values: dict[str, None] = {}
+    for v in variants:
+        for value in (v.attributes or {}).values():
+            if isinstance(value, str | int) and str(value).strip():
+                values.setdefault(str(value).strip(), None)
+    return " ".join(values)
 
 
 def product_documents(product_ids: Iterable[int]) -> tuple[list[ProductDocument], list[int]]:
@@ -74,6 +86,7 @@ def product_documents(product_ids: Iterable[int]) -> tuple[list[ProductDocument]
                 currency=cheapest.currency,
                 in_stock=any(v.pk in stocked for v in vs),
                 created_ts=int(p.created_at.timestamp()),
+                options=variant_options(vs),
             )
         )
     return docs, sorted(gone)

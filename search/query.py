@@ -10,13 +10,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from hub.kernel.errors import DomainError
-from search.documents import is_cjk
+from search.analysis import QueryTerms, allowed_edits, cjk_allowed_misses
 
 Sort = Literal["relevance", "price_asc", "price_desc", "newest"]
 SORTS: tuple[str, ...] = ("relevance", "price_asc", "price_desc", "newest")
 MAX_QUERY_CHARS = 100
 MAX_PAGE_SIZE = 50
 MAX_SUGGEST = 10
+#: Matches read per suggestion request (in id order) before ordering them for display.
+SUGGEST_CANDIDATES = 200
 #: Exact below 4 characters, 1 edit below 7, then 2 (the embedded engine matches this).
 FUZZINESS = "AUTO:4,7"
 
@@ -99,6 +101,36 @@ class Suggestion:
     lang: Literal["en", "zh"]
 
 
+def suggestion_order(rows: list[tuple[int, str, str]], typed: str) -> list[tuple[int, str, str]]:
+    """Order (id, name_en, name_zh) candidates for display, the same on every backend:
+    names that start with what was typed first, shorter names next, then id."""
+    lowered = typed.lower()
+
+    def key(row: tuple[int, str, str]) -> tuple[bool, int, int]:
+        starts = row[1].lower().startswith(lowered) or row[2].startswith(typed)
+        return (not starts, min(len(row[1]), len(row[2])), row[0])
+
+    return sorted(rows, key=key)
+
+
+def suggestions_from(
+    rows: list[tuple[int, str, str]], *, typed: str, terms: QueryTerms, size: int
+) -> list[Suggestion]:
+    """Distinct names in the language typed (Chinese when any CJK was typed)."""
+    lang: Literal["en", "zh"] = "zh" if terms.cjk else "en"
+    seen: set[str] = set()
+    out: list[Suggestion] = []
+    for doc_id, name_en, name_zh in suggestion_order(rows, typed):
+        text = name_zh if lang == "zh" else name_en
+        if text in seen:
+            continue
+        seen.add(text)
+        out.append(Suggestion(id=doc_id, text=text, lang=lang))
+        if len(out) == size:
+            break
+    return out
+
+
 def price_bucket_key(amount: int) -> str:
     for key, lo, hi in PRICE_BUCKETS:
         if (lo is None or amount >= lo) and (hi is None or amount < hi):
@@ -107,33 +139,49 @@ def price_bucket_key(amount: int) -> str:
 
 
 # --- Elasticsearch / OpenSearch DSL ----------------------------------------------------
+#
+# The index mirrors the embedded engine's analysis (``search.analysis``): every text field
+# is analysed into Latin words plus CJK bigrams (``lh_text``), and a ``.uni`` sub-field keeps
+# single CJK characters (``lh_uni``). Queries are built term by term from the shared
+# ``query_terms``: each term must occur in some field (cross-field AND), which is what makes
+# mixed queries such as "iPhone 手机壳" or "蓝牙 earbuds" work. Built-in ``cjk`` analysis
+# drops English stop words ("t" of "T恤") and ``multi_match`` needs every word in one field,
+# so both were replaced. osmem indexes ``cjk_bigram``'s ``output_unigrams`` without the
+# unigrams, hence the sub-field.
 
 INDEX_SETTINGS: dict[str, Any] = {
     "analysis": {
-        "tokenizer": {"cjk_gram": {"type": "ngram", "min_gram": 1, "max_gram": 2}},
         "analyzer": {
-            "cjk_gram": {"type": "custom", "tokenizer": "cjk_gram", "filter": ["lowercase"]},
+            "lh_text": {
+                "type": "custom",
+                "tokenizer": "standard",
+                "filter": ["cjk_width", "lowercase", "asciifolding", "cjk_bigram"],
+            },
+            "lh_uni": {
+                "type": "custom",
+                "tokenizer": "standard",
+                "filter": ["cjk_width", "lowercase", "asciifolding"],
+            },
         },
     }
+}
+
+_TEXT: dict[str, Any] = {
+    "type": "text",
+    "analyzer": "lh_text",
+    "fields": {"uni": {"type": "text", "analyzer": "lh_uni"}},
 }
 
 INDEX_MAPPINGS: dict[str, Any] = {
     "properties": {
         "id": {"type": "long"},
-        "slug": {"type": "keyword"},
-        "name_en": {
-            "type": "text",
-            "analyzer": "standard",
-            "fields": {"suggest": {"type": "search_as_you_type"}},
-        },
-        "name_zh": {
-            "type": "text",
-            "analyzer": "cjk",
-            "fields": {"gram": {"type": "text", "analyzer": "cjk_gram"}},
-        },
-        "description_en": {"type": "text", "analyzer": "standard"},
-        "description_zh": {"type": "text", "analyzer": "cjk"},
-        "category": {"type": "keyword"},
+        "slug": {"type": "keyword", "fields": {"words": _TEXT}},
+        "name_en": _TEXT,
+        "name_zh": _TEXT,
+        "description_en": _TEXT,
+        "description_zh": _TEXT,
+        "options": _TEXT,
+        "category": {"type": "keyword", "fields": {"words": _TEXT}},
         "price_amount": {"type": "long"},
         "currency": {"type": "keyword"},
         "in_stock": {"type": "boolean"},
@@ -141,7 +189,80 @@ INDEX_MAPPINGS: dict[str, Any] = {
     }
 }
 
-_TEXT_FIELDS = ["name_en^3", "name_zh^3", "description_en", "description_zh"]
+#: (field, boost): names weigh 3x descriptions (the embedded engine's BM25 weights them 10:1).
+NAME_FIELDS: tuple[tuple[str, float], ...] = (("name_en", 3), ("name_zh", 3), ("slug.words", 3))
+BODY_FIELDS: tuple[tuple[str, float], ...] = (
+    ("description_en", 1),
+    ("description_zh", 1),
+    ("category.words", 1),
+    ("options", 1),
+)
+ALL_FIELDS = NAME_FIELDS + BODY_FIELDS
+
+
+def _any_field(clauses: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
+def _cjk_clause(term: str, fields: tuple[tuple[str, float], ...]) -> dict[str, Any]:
+    """A bigram is a token of the field itself; a single character one of its ``.uni``."""
+    suffix = ".uni" if len(term) == 1 else ""
+    return _any_field([{"term": {f + suffix: {"value": term, "boost": b}}} for f, b in fields])
+
+
+def _latin_clause(
+    word: str, fields: tuple[tuple[str, float], ...], *, fuzzy: bool
+) -> dict[str, Any]:
+    if fuzzy and allowed_edits(word):
+        return {
+            "multi_match": {
+                "query": word,
+                "fields": [f"{f}^{b:g}" for f, b in fields],
+                "fuzziness": FUZZINESS,
+            }
+        }
+    return _any_field([{"term": {f: {"value": word, "boost": b}}} for f, b in fields])
+
+
+def _prefix_clause(word: str, fields: tuple[tuple[str, float], ...]) -> dict[str, Any]:
+    return _any_field([{"prefix": {f: {"value": word}}} for f, _b in fields])
+
+
+def _relaxed_cjk_clause(chars: list[str], fields: tuple[tuple[str, float], ...]) -> dict[str, Any]:
+    """All but ``cjk_allowed_misses`` of the typed characters occur (typo tolerance)."""
+    need = len(chars) - cjk_allowed_misses(len(chars))
+    return {
+        "bool": {"should": [_cjk_clause(ch, fields) for ch in chars], "minimum_should_match": need}
+    }
+
+
+def es_term_clauses(
+    terms: QueryTerms,
+    *,
+    fields: tuple[tuple[str, float], ...] = ALL_FIELDS,
+    fuzzy: bool = False,
+    prefix_last: bool = False,
+    fuzzy_last: bool = False,
+    relax_cjk: bool = False,
+) -> list[dict[str, Any]]:
+    """One clause per query term; all must match (each in any of ``fields``).
+
+    ``fuzzy`` allows ``AUTO:4,7`` edits on Latin words, ``prefix_last`` completes the word
+    being typed (``fuzzy_last`` instead matches it whole with edits: a typo in it),
+    ``relax_cjk`` lets a few Chinese characters be wrong.
+    """
+    clauses: list[dict[str, Any]] = []
+    if relax_cjk and terms.cjk_chars:
+        clauses.append(_relaxed_cjk_clause(terms.cjk_chars, fields))
+    else:
+        clauses.extend(_cjk_clause(t, fields) for t in terms.cjk)
+    last = len(terms.latin) - 1
+    for i, word in enumerate(terms.latin):
+        if i == last and terms.last_is_latin and prefix_last and not fuzzy_last:
+            clauses.append(_prefix_clause(word, fields))
+        else:
+            clauses.append(_latin_clause(word, fields, fuzzy=fuzzy or (i == last and fuzzy_last)))
+    return clauses
 
 
 def es_filters(q: SearchQuery, *, skip: str | None = None) -> list[dict[str, Any]]:
@@ -161,41 +282,12 @@ def es_filters(q: SearchQuery, *, skip: str | None = None) -> list[dict[str, Any
     return filters
 
 
-def es_text_query(text: str) -> dict[str, Any]:
-    if not text.strip():
-        return {"match_all": {}}
-    return {
-        "bool": {
-            "should": [
-                {
-                    "multi_match": {
-                        "query": text,
-                        "fields": _TEXT_FIELDS,
-                        "fuzziness": FUZZINESS,
-                        "minimum_should_match": "100%",
-                    }
-                },
-                *_gram_clause(text),
-            ],
-            "minimum_should_match": 1,
-        }
-    }
+def es_search_body(q: SearchQuery, terms: QueryTerms, *, fuzzy: bool = False) -> dict[str, Any]:
+    """The search request: term clauses + filters, facets as aggregations, sort, paging.
 
-
-def _gram_clause(text: str) -> list[dict[str, Any]]:
-    """Every CJK character of ``text`` must occur in the Chinese name (typed fragments).
-
-    ``minimum_should_match: 100%`` rather than ``operator: and``: same meaning in
-    Elasticsearch and OpenSearch, and osmem honours only the former.
+    The backend runs it exact first and with ``fuzzy`` only when that finds nothing, the
+    way the embedded engine corrects only words the index does not know.
     """
-    cjk = "".join(ch for ch in text if is_cjk(ch))
-    if not cjk:
-        return []
-    return [{"match": {"name_zh.gram": {"query": cjk, "minimum_should_match": "100%"}}}]
-
-
-def es_search_body(q: SearchQuery) -> dict[str, Any]:
-    """The search request: text + filters, facets as aggregations, sort, paging."""
     sort: list[Any]
     if q.sort == "price_asc":
         sort = [{"price_amount": "asc"}, {"id": "asc"}]
@@ -213,8 +305,9 @@ def es_search_body(q: SearchQuery) -> dict[str, Any]:
         if hi is not None:
             r["to"] = hi
         ranges.append(r)
+    must = es_term_clauses(terms, fuzzy=fuzzy) or [{"match_all": {}}]
     return {
-        "query": {"bool": {"must": [es_text_query(q.text)], "filter": es_filters(q)}},
+        "query": {"bool": {"must": must, "filter": es_filters(q)}},
         "sort": sort,
         "from": q.offset,
         "size": q.size,
@@ -227,29 +320,34 @@ def es_search_body(q: SearchQuery) -> dict[str, Any]:
     }
 
 
-def es_suggest_body(prefix: str, size: int) -> dict[str, Any]:
-    """As-you-type: English word prefixes (typo tolerant) or Chinese character grams."""
+def es_suggest_body(terms: QueryTerms, **stage: bool) -> dict[str, Any]:
+    """As-you-type candidates on the names: earlier words whole, the last one a prefix.
+
+    ``stage`` is passed to ``es_term_clauses`` (the backend widens step by step when a
+    stricter step finds nothing). Candidates come in id order, like the embedded engine's,
+    and are ordered for display by ``suggestion_order``.
+    """
     return {
         "query": {
-            "bool": {
-                "should": [
-                    {
-                        "multi_match": {
-                            "query": prefix,
-                            "type": "bool_prefix",
-                            "fields": [
-                                "name_en.suggest",
-                                "name_en.suggest._2gram",
-                                "name_en.suggest._3gram",
-                            ],
-                            "fuzziness": FUZZINESS,
-                        }
-                    },
-                    *_gram_clause(prefix),
-                ],
-                "minimum_should_match": 1,
-            }
+            "bool": {"must": es_term_clauses(terms, fields=NAME_FIELDS, prefix_last=True, **stage)}
         },
-        "size": size,
+        "sort": [{"id": "asc"}],
+        "size": SUGGEST_CANDIDATES,
         "_source": ["id", "name_en", "name_zh"],
     }
+
+
+def suggest_stages(terms: QueryTerms) -> list[dict[str, bool]]:
+    """The widening steps of a suggestion, shared by both backends, each tried only when
+    the one before found nothing and only when it can change the answer: exact; earlier
+    words with typos; the word being typed with a typo; Chinese characters with typos."""
+    stages: list[dict[str, bool]] = [{}]
+    typing = terms.last_is_latin and bool(terms.latin)
+    earlier = terms.latin[:-1] if typing else terms.latin
+    if any(allowed_edits(w) for w in earlier):
+        stages.append({"fuzzy": True})
+    if typing and allowed_edits(terms.latin[-1]):
+        stages.append({"fuzzy": True, "fuzzy_last": True})
+    if cjk_allowed_misses(len(terms.cjk_chars)):
+        stages.append({"fuzzy": True, "relax_cjk": True})
+    return stages

@@ -9,15 +9,17 @@ deleted only if its version did not move during the push; otherwise it goes agai
 from __future__ import annotations
 
 import random
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from channels_sync.connectors.base import Connector, QuantityUpdate
+from channels_sync.connectors.base import Connector, PushOutcome, QuantityUpdate
 from channels_sync.errors import CompareMismatch, RateLimited, RemoteError
 from channels_sync.models import (
     Connection,
@@ -26,57 +28,86 @@ from channels_sync.models import (
     PendingStockPush,
     RemoteQuantity,
 )
+from channels_sync.ratelimit import rate_gate_forget, rate_gate_prepay
+from channels_sync.services.breaker import breaker_allow, breaker_probe_unused, breaker_record
 from channels_sync.services.connections import connector_of
 from channels_sync.services.retry import MAX_ATTEMPTS, backoff_seconds
+from channels_sync.states import BreakerState
+from oms.models import SalesChannel
 from oms.selectors import available_to_promise
 
-#: changes within this window after the first one go out in the same push
-DEBOUNCE_SECONDS = 0.25
+#: a new change waits this long for others before it may go out; after that the
+#: connection's rate limit is the coalescing window (see ``stock_push_due``)
+DEBOUNCE_SECONDS = 0.1
 CLAIM_SECONDS = 60
 CLAIM_LIMIT = 1000
 LEASE_SECONDS = 30
 
 
-def stock_change_mark(*, variant_id: int, location_id: int) -> int:
-    """Mark the variant dirty on every connection that sells from ``location_id``."""
-    connection_ids = list(
-        Connection.objects.filter(
-            enabled=True,
-            sales_channel__locations=location_id,
-            listings__variant_id=variant_id,
-        )
-        .values_list("pk", flat=True)
-        .distinct()
+def stock_changes_mark(*, changes: Iterable[tuple[int, int]]) -> int:
+    """Mark each changed (variant, location) dirty on every connection selling it there.
+
+    Called once per outbox relay round with all of the round's stock changes, so a
+    burst of sales costs a handful of queries, not a few per sale. Returns how many
+    (connection, variant) rows were marked.
+    """
+    pairs = set(changes)
+    if not pairs:
+        return 0
+    through = SalesChannel.locations.through
+    by_location: dict[int, set[int]] = defaultdict(set)
+    for connection_id, location_id in through.objects.filter(
+        location_id__in={location for _, location in pairs},
+        saleschannel__sync_connection__enabled=True,
+    ).values_list("saleschannel__sync_connection__id", "location_id"):
+        by_location[location_id].add(connection_id)
+    if not by_location:
+        return 0
+    connection_ids = set().union(*by_location.values())
+    listed = set(
+        ListingMapping.objects.filter(
+            connection_id__in=connection_ids, variant_id__in={variant for variant, _ in pairs}
+        ).values_list("connection_id", "variant_id")
     )
-    if connection_ids:
-        pending_mark_many(connection_ids=connection_ids, variant_id=variant_id)
-    return len(connection_ids)
+    targets: dict[int, set[int]] = defaultdict(set)
+    for variant_id, location_id in pairs:
+        for connection_id in by_location.get(location_id, ()):
+            if (connection_id, variant_id) in listed:
+                targets[connection_id].add(variant_id)
+    for connection_id, variant_ids in targets.items():
+        pending_mark_many(connection_id=connection_id, variant_ids=variant_ids)
+    return sum(len(v) for v in targets.values())
 
 
-def pending_mark_many(*, connection_ids: list[int], variant_id: int) -> None:
-    """Bump the row of each connection, creating missing ones (two queries when warm)."""
-    rows = PendingStockPush.objects.filter(connection_id__in=connection_ids, variant_id=variant_id)
-    if rows.update(version=F("version") + 1) == len(connection_ids):
+def stock_change_mark(*, variant_id: int, location_id: int) -> int:
+    """One change (see ``stock_changes_mark``)."""
+    return stock_changes_mark(changes=[(variant_id, location_id)])
+
+
+def pending_mark_many(*, connection_id: int, variant_ids: Iterable[int]) -> None:
+    """Bump the rows of one connection, creating missing ones (one query when warm)."""
+    wanted = set(variant_ids)
+    rows = PendingStockPush.objects.filter(connection_id=connection_id, variant_id__in=wanted)
+    if rows.update(version=F("version") + 1) == len(wanted):
         return
     now = timezone.now()
-    existing = set(rows.values_list("connection_id", flat=True))
-    missing = [c for c in connection_ids if c not in existing]
+    missing = wanted - set(rows.values_list("variant_id", flat=True))
     PendingStockPush.objects.bulk_create(
         [
             PendingStockPush(
-                connection_id=c,
+                connection_id=connection_id,
                 variant_id=variant_id,
                 first_changed_at=now,
                 due_at=now + timedelta(seconds=DEBOUNCE_SECONDS),
             )
-            for c in missing
+            for variant_id in sorted(missing)
         ],
         ignore_conflicts=True,
     )
 
 
 def pending_mark(*, connection_id: int, variant_id: int) -> None:
-    pending_mark_many(connection_ids=[connection_id], variant_id=variant_id)
+    pending_mark_many(connection_id=connection_id, variant_ids=[variant_id])
 
 
 @dataclass
@@ -89,35 +120,47 @@ class PushReport:
     connections: set[int] = field(default_factory=set)
 
 
-def _claim(*, connection_id: int | None, limit: int) -> list[PendingStockPush]:
+def _claim(*, connection_id: int, limit: int) -> list[PendingStockPush]:
     now = timezone.now()
     with transaction.atomic():
         rows = PendingStockPush.objects.select_for_update(skip_locked=True).filter(
             Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+            connection_id=connection_id,
             due_at__lte=now,
             connection__enabled=True,
         )
-        if connection_id is not None:
-            rows = rows.filter(connection_id=connection_id)
-        claimed = list(rows.order_by("due_at")[:limit])
+        claimed = list(rows.order_by("due_at", "pk")[:limit])
         PendingStockPush.objects.filter(pk__in=[r.pk for r in claimed]).update(
             claimed_until=now + timedelta(seconds=CLAIM_SECONDS)
         )
     return claimed
 
 
-def stock_push_due(*, connection_id: int | None = None, limit: int = CLAIM_LIMIT) -> PushReport:
-    """Push due coalesced changes, one batch per connection per round.
+def _waiting_on_breaker(now: datetime) -> Q:
+    return Q(
+        connection__breaker_state__in=[BreakerState.OPEN, BreakerState.HALF_OPEN],
+        connection__breaker_retry_at__gt=now,
+    )
 
-    Claims are per connection and batch-sized, so several workers run in parallel and a
-    slow or rate-limited marketplace never holds back the others. Safe to run anywhere.
+
+def stock_push_due(*, connection_id: int | None = None, limit: int = CLAIM_LIMIT) -> PushReport:
+    """Push due coalesced changes, connection by connection.
+
+    Per call: wait for the connection's rate-limit token first, *then* claim everything
+    due and read available-to-promise, so each call the budget allows carries the newest
+    absolute quantity of every SKU changed meanwhile (the rate limit is the coalescing
+    window; no call is spent on a quantity that is already stale). One pusher per
+    connection at a time (cache lease); other workers serve other marketplaces. A
+    connection whose circuit breaker is open is skipped: its changes wait in the queue.
     """
     report = PushReport()
     if connection_id is not None:
         connection_ids = [connection_id]
     else:
+        now = timezone.now()
         connection_ids = list(
-            PendingStockPush.objects.filter(due_at__lte=timezone.now(), connection__enabled=True)
+            PendingStockPush.objects.filter(due_at__lte=now, connection__enabled=True)
+            .exclude(_waiting_on_breaker(now))
             .values_list("connection_id", flat=True)
             .distinct()
         )
@@ -130,115 +173,156 @@ def stock_push_due(*, connection_id: int | None = None, limit: int = CLAIM_LIMIT
         if not cache.add(lease, 1, timeout=LEASE_SECONDS):
             continue
         try:
-            connection = Connection.objects.select_related("sales_channel").get(pk=cid)
-            connector = connector_of(connection)
-            while budget > 0:
-                rows = _claim(connection_id=cid, limit=min(budget, connector.batch_size))
-                if not rows:
-                    break
-                budget -= len(rows)
-                report.connections.add(cid)
-                if not _push_connection(
-                    connection=connection, connector=connector, rows=rows, report=report
-                ):
-                    break  # throttled: leave this marketplace alone until its wait is over
+            budget = _push_connection_due(connection_id=cid, budget=budget, report=report)
         finally:
             cache.delete(lease)
     return report
 
 
-def _push_connection(
+def _push_connection_due(*, connection_id: int, budget: int, report: PushReport) -> int:
+    gate = breaker_allow(connection_id=connection_id)
+    if gate == "wait":
+        return budget
+    connection = Connection.objects.select_related("sales_channel").get(pk=connection_id)
+    connector = connector_of(connection)
+    rate_key = f"connection:{connection.pk}"
+    while budget > 0:
+        if gate == "pass":
+            rate_gate_prepay(key=rate_key, rate_per_s=connection.rate_limit_per_s)
+        # A probe is one call with one SKU: enough to learn whether the platform is back.
+        size = 1 if gate == "probe" else min(budget, connector.batch_size)
+        rows = _claim(connection_id=connection.pk, limit=size)
+        if not rows:
+            rate_gate_forget(key=rate_key)
+            if gate == "probe":  # nothing to probe with: the next push takes it
+                breaker_probe_unused(connection_id=connection.pk)
+            break
+        budget -= len(rows)
+        report.connections.add(connection.pk)
+        state = _push_rows(
+            connection=connection, connector=connector, rows=rows, report=report, probe=gate == "probe"
+        )
+        if state != BreakerState.CLOSED:
+            break  # throttled (wait for the platform) or the breaker is open
+        gate = "pass"
+    return budget
+
+
+def _push_rows(
     *,
     connection: Connection,
     connector: Connector,
     rows: list[PendingStockPush],
     report: PushReport,
-) -> bool:
-    """Push claimed rows in batches; False when the marketplace asked us to wait."""
+    probe: bool,
+) -> str:
+    """Push one claimed batch; returns the breaker state after it, or ``"throttled"``."""
     variant_ids = [r.variant_id for r in rows]
     mappings = {
         m.variant_id: m
         for m in ListingMapping.objects.filter(connection=connection, variant_id__in=variant_ids)
     }
-    remote = dict(
-        RemoteQuantity.objects.filter(
-            connection=connection, variant_id__in=variant_ids
-        ).values_list("variant_id", "quantity")
-    )
-    for unmapped in [r for r in rows if r.variant_id not in mappings]:
-        PendingStockPush.objects.filter(pk=unmapped.pk).delete()  # listing was unmapped
+    remote: dict[int, int] = {}
+    if connector.compare_and_swap:
+        remote = dict(
+            RemoteQuantity.objects.filter(
+                connection=connection, variant_id__in=variant_ids
+            ).values_list("variant_id", "quantity")
+        )
+    unmapped = [r.pk for r in rows if r.variant_id not in mappings]
+    if unmapped:
+        PendingStockPush.objects.filter(pk__in=unmapped).delete()  # listing was unmapped
     rows = [r for r in rows if r.variant_id in mappings]
-    for start in range(0, len(rows), connector.batch_size):
-        batch = rows[start : start + connector.batch_size]
-        atp = available_to_promise(
-            sales_channel=connection.sales_channel, variant_ids=[r.variant_id for r in batch]
+    if not rows:
+        return BreakerState.CLOSED
+    atp = available_to_promise(sales_channel=connection.sales_channel, variant_ids=variant_ids)
+    by_sku = {mappings[r.variant_id].external_sku: r for r in rows}
+    updates = [
+        QuantityUpdate(
+            sku=mappings[r.variant_id].external_sku,
+            external_id=mappings[r.variant_id].external_id,
+            external_sub_id=mappings[r.variant_id].external_sub_id,
+            quantity=atp.get(r.variant_id, 0),
+            compare_quantity=remote.get(r.variant_id) if connector.compare_and_swap else None,
         )
-        by_sku = {mappings[r.variant_id].external_sku: r for r in batch}
-        updates = [
-            QuantityUpdate(
-                sku=mappings[r.variant_id].external_sku,
-                external_id=mappings[r.variant_id].external_id,
-                external_sub_id=mappings[r.variant_id].external_sub_id,
-                quantity=atp.get(r.variant_id, 0),
-                compare_quantity=remote.get(r.variant_id) if connector.compare_and_swap else None,
-            )
-            for r in batch
-        ]
-        report.calls += 1
-        try:
-            outcomes = connector.push_quantities(updates)
-        except RateLimited as limited:
-            report.throttled += 1
-            _count(connection, throttled=1)
-            _release(rows[start:], delay_s=limited.retry_after)
-            return False
-        except RemoteError as error:
-            report.failed += 1
-            _count(connection, failed=1, error=error.message)
-            for row in batch:
-                sku = mappings[row.variant_id].external_sku
-                _retry_or_bury(connection=connection, row=row, error=error, sku=sku)
-            continue
-        failures = [o for o in outcomes if not o.ok and o.error is not None]
-        _count(
-            connection,
-            ok=len(outcomes) - len(failures),
-            failed=len(failures),
-            error=failures[0].error.message if failures and failures[0].error else "",
-        )
-        quantities = {u.sku: u.quantity for u in updates}
-        for outcome in outcomes:
-            row = by_sku[outcome.sku]
-            if outcome.ok:
-                _done(connection=connection, row=row, quantity=quantities[outcome.sku])
-                report.pushed += 1
-            elif isinstance(outcome.error, CompareMismatch):
-                # Someone else changed it there: learn its value, set ours again at once.
-                if outcome.error.actual is not None:
-                    _remember(connection, row.variant_id, outcome.error.actual)
-                _retry_or_bury(
-                    connection=connection, row=row, error=outcome.error, sku=outcome.sku, delay_s=0
-                )
-            else:
-                assert outcome.error is not None
-                _retry_or_bury(connection=connection, row=row, error=outcome.error, sku=outcome.sku)
-                report.failed += 1
-    return True
+        for r in rows
+    ]
+    report.calls += 1
+    try:
+        outcomes = connector.push_quantities(updates)
+    except RateLimited as limited:
+        report.throttled += 1
+        breaker_record(connection_id=connection.pk, throttled=1)
+        _release(rows, delay_s=limited.retry_after)
+        return "throttled"
+    except RemoteError as error:
+        report.failed += 1
+        outcomes = [PushOutcome(sku=u.sku, ok=False, error=error) for u in updates]
+    ok = [o for o in outcomes if o.ok]
+    down = [
+        o
+        for o in outcomes
+        if o.error is not None and o.error.retryable and not isinstance(o.error, CompareMismatch)
+    ]
+    refused = [o for o in outcomes if not o.ok and o not in down]
+    first_error = next((o.error.message for o in outcomes if o.error is not None), "")
+    now = timezone.now()
+    quantities = {u.sku: u.quantity for u in updates}
+    done = [(by_sku[o.sku], quantities[o.sku]) for o in ok]
+    lag_ms = max((int((now - r.first_changed_at).total_seconds() * 1000) for r, _ in done), default=None)
+    state = breaker_record(
+        connection_id=connection.pk,
+        ok=len(ok),
+        failed=len(down),
+        rejected=len(refused),
+        error=first_error,
+        lag_ms=lag_ms,
+    )
+    if done:
+        _settle(connection=connection, done=done, now=now)
+        report.pushed += len(done)
+    for outcome in down + refused:
+        row = by_sku[outcome.sku]
+        assert outcome.error is not None
+        report.failed += 0 if isinstance(outcome.error, CompareMismatch) else 1
+        if isinstance(outcome.error, CompareMismatch):
+            # Someone else changed it there: learn its value, set ours again at once.
+            if outcome.error.actual is not None:
+                _remember(connection, row.variant_id, outcome.error.actual)
+            _retry_or_bury(connection=connection, row=row, error=outcome.error, sku=outcome.sku, delay_s=0)
+        elif outcome.error.retryable and (probe or state != BreakerState.CLOSED):
+            # The platform is down, not this SKU: the change waits for the breaker
+            # without spending one of its attempts (an outage never dead-letters it).
+            _release([row], delay_s=0)
+        else:
+            _retry_or_bury(connection=connection, row=row, error=outcome.error, sku=outcome.sku)
+    return state
 
 
-def _count(
-    connection: Connection, *, ok: int = 0, failed: int = 0, throttled: int = 0, error: str = ""
+def _settle(
+    *, connection: Connection, done: list[tuple[PendingStockPush, int]], now: datetime
 ) -> None:
-    changes: dict[str, object] = {
-        "calls_ok": F("calls_ok") + ok,
-        "calls_failed": F("calls_failed") + failed,
-        "calls_throttled": F("calls_throttled") + throttled,
-    }
-    if ok:
-        changes["last_success_at"] = timezone.now()
-    if error:
-        changes["last_error"] = error[:500]
-    Connection.objects.filter(pk=connection.pk).update(**changes)
+    """Record what the marketplace now shows; drop rows that did not change meanwhile."""
+    RemoteQuantity.objects.bulk_create(
+        [
+            RemoteQuantity(
+                connection=connection, variant_id=row.variant_id, quantity=qty, pushed_at=now
+            )
+            for row, qty in done
+        ],
+        update_conflicts=True,
+        unique_fields=["connection", "variant"],
+        update_fields=["quantity", "pushed_at"],
+    )
+    unchanged = Q()
+    for row, _ in done:
+        unchanged |= Q(pk=row.pk, version=row.version)
+    deleted, _ = PendingStockPush.objects.filter(unchanged).delete()
+    if deleted < len(done):
+        # Changed again while we pushed: push the newer quantity with the next call.
+        PendingStockPush.objects.filter(pk__in=[row.pk for row, _ in done]).update(
+            claimed_until=None, attempts=0, first_changed_at=now, due_at=now
+        )
 
 
 def _remember(connection: Connection, variant_id: int, quantity: int) -> None:
@@ -247,19 +331,6 @@ def _remember(connection: Connection, variant_id: int, quantity: int) -> None:
         variant_id=variant_id,
         defaults={"quantity": quantity, "pushed_at": timezone.now()},
     )
-
-
-def _done(*, connection: Connection, row: PendingStockPush, quantity: int) -> None:
-    now = timezone.now()
-    _remember(connection, row.variant_id, quantity)
-    lag_ms = int((now - row.first_changed_at).total_seconds() * 1000)
-    Connection.objects.filter(pk=connection.pk).update(last_lag_ms=lag_ms)
-    deleted, _ = PendingStockPush.objects.filter(pk=row.pk, version=row.version).delete()
-    if not deleted:
-        # Changed again while we pushed: push the newer quantity promptly.
-        PendingStockPush.objects.filter(pk=row.pk).update(
-            claimed_until=None, attempts=0, first_changed_at=now, due_at=now
-        )
 
 
 def _release(rows: list[PendingStockPush], *, delay_s: float) -> None:
@@ -300,11 +371,32 @@ def _retry_or_bury(
 
 
 def next_due_in_seconds() -> float | None:
-    """Seconds until the earliest pending push is due (None when nothing is pending)."""
-    first = PendingStockPush.objects.order_by("due_at").values_list("due_at", flat=True).first()
-    if first is None:
+    """Seconds until the earliest pending push may go (None when nothing is pending).
+
+    Rows another worker has claimed are its business; rows of a connection whose
+    breaker is open are due when its probe is.
+    """
+    now = timezone.now()
+    waiting = _waiting_on_breaker(now)
+    first = (
+        PendingStockPush.objects.filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), connection__enabled=True
+        )
+        .exclude(waiting)
+        .order_by("due_at")
+        .values_list("due_at", flat=True)
+        .first()
+    )
+    probe = (
+        PendingStockPush.objects.filter(waiting, connection__enabled=True)
+        .order_by("connection__breaker_retry_at")
+        .values_list("connection__breaker_retry_at", flat=True)
+        .first()
+    )
+    moments = [m for m in (first, probe) if m is not None]
+    if not moments:
         return None
-    return max(0.0, (first - timezone.now()).total_seconds())
+    return max(0.0, (min(moments) - now).total_seconds())
 
 
 def stock_resync(*, connection: Connection) -> int:

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 
@@ -83,6 +84,42 @@ def comments_store_batch(
     with transaction.atomic():
         Comment.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+def comments_store_drafts(*, batch: list[tuple[int, CommentDraft]]) -> int:
+    """Store comments of any shows in one transaction; idempotent by ``cid``.
+
+    Replays after a crash insert nothing twice (``cid`` is unique). Comments of shows
+    deleted meanwhile are skipped rather than failing the whole batch (a deleted author
+    keeps the name). Returns the rows offered to the database.
+    """
+    if not batch:
+        return 0
+    show_ids = {show_id for show_id, _draft in batch}
+    author_ids = {d.author_id for _show, d in batch if d.author_id is not None}
+    shows = set(Show.objects.filter(pk__in=show_ids).values_list("pk", flat=True))
+    authors = set(User.objects.filter(pk__in=author_ids).values_list("pk", flat=True))
+    rows = [
+        Comment(
+            show_id=show_id,
+            cid=d.cid,
+            author_id=d.author_id if d.author_id in authors else None,
+            author_name=d.author[:150],
+            role=d.role,
+            text=d.text,
+            posted_at=datetime.fromtimestamp(d.at, tz=UTC),
+        )
+        for show_id, d in batch
+        if show_id in shows
+    ]
+    with transaction.atomic():
+        Comment.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def comments_mark_deleted(*, cids: list[str]) -> int:
+    """Hide comments that were deleted before their batch was stored."""
+    return Comment.objects.filter(cid__in=cids).update(deleted=True)
 
 
 def likes_add(*, show_id: int, count: int) -> None:

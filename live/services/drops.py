@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -37,14 +38,14 @@ from live.selectors import can_host
 from live.states import CLAIM_TRANSITIONS, DROP_TRANSITIONS, TAKING, ClaimStatus, DropStatus
 from oms.errors import OutOfStock
 from oms.models import Hold, ProductVariant
-from oms.services.holds import hold_create
+from oms.services.holds import HoldRequest, hold_create_many
 from oms.states import HoldStatus
 
 logger = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 100
-#: stream entries made durable per transaction (the audit chain head is held meanwhile)
-DRAIN_BATCH = 50
+#: stream entries made durable per transaction (one hold batch, one audit-chain append)
+DRAIN_BATCH = 250
 MAX_COUNTDOWN_SECONDS = 3600
 MAX_DURATION_SECONDS = 24 * 3600
 
@@ -231,15 +232,23 @@ def _check_buy(*, drop: Drop, variant: ProductVariant, quantity: int, key: str) 
 
 
 def _hold_for(*, drop: Drop, buyer: User, variant: ProductVariant, quantity: int) -> Hold:
-    return hold_create(
+    """The database gate's hold: a batch of one (same statements, same audit entry)."""
+    (result,) = hold_create_many(
         sales_channel=drop.show.sales_channel,
-        quantities={variant: quantity},
+        requests=[
+            HoldRequest(
+                quantities={variant.pk: quantity},
+                owner_id=buyer.pk,
+                reference=f"live-drop:{drop.pk}",
+            )
+        ],
         kind=Hold.Kind.LIVE_DROP,
-        owner=buyer,
         ttl_seconds=drop.hold_seconds,
-        reference=f"live-drop:{drop.pk}",
         actor=buyer,
     )
+    if isinstance(result, OutOfStock):
+        raise result
+    return result
 
 
 def _result(claim: DropClaim, *, replayed: bool, left: int | None = None) -> BuyResult:
@@ -375,6 +384,16 @@ def drainer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
+@dataclass(frozen=True)
+class StreamTake:
+    """One stream entry: a take the Lua gate acknowledged to a buyer."""
+
+    buyer_id: int
+    key: str
+    variant_id: int
+    quantity: int
+
+
 def drop_claims_drain(*, drop_id: int, consumer: str | None = None, rounds: int = 50) -> int:
     """Turn stream entries of a drop into claims and oms holds; returns how many."""
     if not quota.enabled():
@@ -386,69 +405,117 @@ def drop_claims_drain(*, drop_id: int, consumer: str | None = None, rounds: int 
         entries = quota.read_claims(drop_id=drop_id, consumer=name, count=DRAIN_BATCH)
         if not entries:
             break
-        variants = ProductVariant.objects.in_bulk({int(f["variant"]) for _i, f in entries})
-        # One commit per batch (each entry in its own savepoint): a flash sale's holds
-        # cost one fsync per batch, not one per buyer. Acknowledged only after commit.
-        with transaction.atomic():
-            for _entry_id, fields in entries:
-                drop_claim_materialise(
-                    drop=drop,
-                    buyer_id=int(fields["buyer"]),
-                    key=fields["key"],
-                    variant=variants[int(fields["variant"])],
-                    quantity=int(fields["qty"]),
-                )
+        takes = [
+            StreamTake(
+                buyer_id=int(f["buyer"]),
+                key=f["key"],
+                variant_id=int(f["variant"]),
+                quantity=int(f["qty"]),
+            )
+            for _i, f in entries
+        ]
+        # One transaction and one hold batch per read: a flash sale's holds cost a
+        # handful of statements and one audit-chain append per batch, not per buyer.
+        # Entries are acknowledged only after commit (a crash re-delivers them, and the
+        # unique (drop, buyer, key) claim makes the retry a no-op).
+        drop_claims_materialise(drop=drop, takes=takes)
         quota.ack(drop_id=drop_id, ids=[entry_id for entry_id, _f in entries])
         done += len(entries)
     return done
 
 
-def drop_claim_materialise(
-    *, drop: Drop, buyer_id: int, key: str, variant: ProductVariant, quantity: int
-) -> DropClaim:
-    """Make one Redis take durable: a claim row and the oms hold (idempotent)."""
-    try:
-        with transaction.atomic():
-            claim, _created = DropClaim.objects.get_or_create(
-                drop=drop,
-                buyer_id=buyer_id,
-                key=key,
-                defaults={"variant": variant, "quantity": quantity, "status": ClaimStatus.PENDING},
-            )
-    except IntegrityError:
-        claim = DropClaim.objects.get(drop=drop, buyer_id=buyer_id, key=key)
-    if claim.status != ClaimStatus.PENDING:
-        return claim
+def drop_claims_materialise(*, drop: Drop, takes: list[StreamTake]) -> list[DropClaim]:
+    """Make Redis takes durable: claim rows and their oms holds, in one transaction.
+
+    Idempotent per (drop, buyer, key): claims that exist already are locked and left
+    alone unless still pending. Takes whose units the stock does not have are rejected
+    and their units given back to the quota (Redis first, idempotent per claim token).
+    """
+    if not takes:
+        return []
+    wanted = {(t.buyer_id, t.key): t for t in takes}
     with transaction.atomic():
-        claim = locks.lock_claim(claim.pk)
-        if claim.status != ClaimStatus.PENDING:
-            return claim
-        try:
-            with transaction.atomic():
-                buyer = User.objects.get(pk=buyer_id)
-                hold = _hold_for(drop=drop, buyer=buyer, variant=variant, quantity=quantity)
-        except OutOfStock as error:
-            # Redis first, idempotently: a crash before commit leaves the claim pending,
-            # the retry's give-back is a no-op.
-            quota.give_back(
-                drop_id=drop.pk, buyer_id=buyer_id, quantity=quantity, token=f"{buyer_id}:{key}"
-            )
-            _claim_move(claim, ClaimStatus.REJECTED, reason=error.message)
-            _notify(drop, buyer_id, "buy.failed", key=key, code=error.code, message=error.message)
-            return claim
-        claim.hold = hold
-        _claim_move(claim, ClaimStatus.HELD)
-        _notify(
-            drop,
-            buyer_id,
-            "hold",
-            key=key,
-            hold=hold.token,
-            sku=variant.sku,
-            quantity=quantity,
-            expires_at=hold.expires_at.isoformat(),
+        DropClaim.objects.bulk_create(
+            [
+                DropClaim(
+                    drop=drop,
+                    buyer_id=t.buyer_id,
+                    key=t.key,
+                    variant_id=t.variant_id,
+                    quantity=t.quantity,
+                    status=ClaimStatus.PENDING,
+                )
+                for t in wanted.values()
+            ],
+            ignore_conflicts=True,
         )
-    return claim
+        claims = [
+            claim
+            for claim in DropClaim.objects.select_for_update()
+            .filter(
+                drop=drop, buyer_id__in={b for b, _k in wanted}, key__in={k for _b, k in wanted}
+            )
+            .order_by("pk")
+            if (claim.buyer_id, claim.key) in wanted
+        ]
+        pending = [c for c in claims if c.status == ClaimStatus.PENDING]
+        if not pending:
+            return claims
+        results = hold_create_many(
+            sales_channel=drop.show.sales_channel,
+            requests=[
+                HoldRequest(
+                    quantities={c.variant_id: c.quantity},
+                    owner_id=c.buyer_id,
+                    reference=f"live-drop:{drop.pk}",
+                )
+                for c in pending
+            ],
+            kind=Hold.Kind.LIVE_DROP,
+            ttl_seconds=drop.hold_seconds,
+        )
+        notices: list[dict[str, Any]] = []
+        skus = dict(
+            ProductVariant.objects.filter(pk__in={c.variant_id for c in pending}).values_list(
+                "pk", "sku"
+            )
+        )
+        for claim, result in zip(pending, results, strict=True):
+            if isinstance(result, Hold):
+                require_transition(
+                    CLAIM_TRANSITIONS, aggregate="claim", current=claim.status, target="held"
+                )
+                claim.hold, claim.status = result, ClaimStatus.HELD
+                notices.append(
+                    events.private_event(
+                        claim.buyer_id, "hold", drop=drop.pk, key=claim.key, hold=result.token,
+                        sku=skus[claim.variant_id], quantity=claim.quantity,
+                        expires_at=result.expires_at.isoformat(),
+                    )
+                )  # fmt: skip
+            else:
+                # Redis first, idempotently: a crash before commit leaves the claim
+                # pending, and the retry's give-back is a no-op.
+                quota.give_back(
+                    drop_id=drop.pk,
+                    buyer_id=claim.buyer_id,
+                    quantity=claim.quantity,
+                    token=f"{claim.buyer_id}:{claim.key}",
+                )
+                require_transition(
+                    CLAIM_TRANSITIONS, aggregate="claim", current=claim.status, target="rejected"
+                )
+                claim.status, claim.reason = ClaimStatus.REJECTED, result.message[:200]
+                notices.append(
+                    events.private_event(
+                        claim.buyer_id, "buy.failed", drop=drop.pk, key=claim.key,
+                        code=result.code, message=result.message,
+                    )
+                )  # fmt: skip
+        DropClaim.objects.bulk_update(pending, ["status", "hold", "reason"], batch_size=500)
+        code = drop.show.code
+        after_commit(lambda: _broadcast_all(code, notices))
+    return claims
 
 
 def _claim_move(claim: DropClaim, target: str, *, reason: str = "") -> None:
@@ -456,6 +523,17 @@ def _claim_move(claim: DropClaim, target: str, *, reason: str = "") -> None:
     claim.status = target
     claim.reason = reason[:200]
     claim.save(update_fields=["status", "reason", "hold"])
+
+
+def _broadcast_all(code: str, payloads: list[dict[str, Any]]) -> None:
+    """Publish a batch's private confirmations through one event loop, not one per buyer."""
+
+    async def send() -> None:
+        for payload in payloads:
+            await events.broadcast_async(code, payload)
+
+    if payloads:
+        async_to_sync(send)()
 
 
 def _notify(drop: Drop, user_id: int, kind: str, /, **payload: Any) -> None:

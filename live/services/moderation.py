@@ -11,6 +11,7 @@ from django.utils import timezone
 from hub.kernel.audit import audit_record
 from hub.kernel.effects import after_commit
 from live import events, locks
+from live.comment_log import comment_log
 from live.errors import InvalidMessage, NotAllowed
 from live.models import Comment, Show, ShowBan, ShowMute
 from live.selectors import can_host, can_moderate
@@ -43,6 +44,9 @@ def _settings_changed(show: Show) -> None:
 def comment_delete(*, show: Show, actor: User, cid: str) -> None:
     """Hide a comment everywhere (stored or still in a process's buffer)."""
     _require_moderator(actor, show)
+    # first the mark, then the UPDATE: a flusher storing this comment meanwhile either
+    # sees the mark after its INSERT, or its INSERT came first and the UPDATE finds it
+    comment_log().mark_deleted([cid])
     with transaction.atomic():
         Comment.objects.filter(show=show, cid=cid).update(deleted=True)
         _audit(show, actor, "comment_deleted", {"cid": cid})

@@ -22,3 +22,21 @@ def check_offer(sdp: str) -> None:
     ]
     if not any(codec.upper() in VIDEO_CODECS for codec in rtpmaps):
         raise OfferRejected("the offer has no VP8 or H.264 video")
+
+
+def offers_audio(sdp: str) -> bool:
+    """Whether the publisher sends audio (an ``m=audio`` section that is not recv-only).
+
+    A rendition gets an audio track only then: an announced track that never carries a
+    sample would stall players waiting to buffer it.
+    """
+    sending = False
+    in_audio = False
+    for line in sdp.replace("\r\n", "\n").split("\n"):
+        if line.startswith("m="):
+            if in_audio and sending:
+                return True
+            in_audio, sending = line.startswith("m=audio"), True
+        elif in_audio and line in ("a=recvonly", "a=inactive"):
+            sending = False
+    return in_audio and sending

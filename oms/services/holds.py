@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import timedelta
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -15,15 +17,27 @@ from hub.kernel.ids import opaque_token
 from hub.kernel.states import require_transition
 from hub.observability import HOLDS_CREATED, STOCK_REJECTIONS
 from oms.errors import HoldNotActive, InvalidInput, OutOfStock
-from oms.models import Hold, HoldLine, Location, Order, ProductVariant, SalesChannel
-from oms.routing import Placement, ShipTo, route_order
-from oms.services.stock import StockDelta, stock_move
+from oms.models import (
+    Hold,
+    HoldLine,
+    Location,
+    Order,
+    ProductVariant,
+    SalesChannel,
+    StockLevel,
+)
+from oms.routing import Placement, ShipTo, candidate_locations, route_order
+from oms.services.stock import LedgerEntry, StockDelta, stock_move, stock_move_many
 from oms.states import HOLD_TRANSITIONS, HoldStatus
 
 MAX_HOLD_SECONDS = 24 * 3600
 MAX_LINE_QUANTITY = 10_000
 #: re-plans after a concurrent buyer took the planned units at one location
 ROUTING_ATTEMPTS = 3
+#: holds per ``hold_create_many`` call (one transaction, one audit entry)
+MAX_BATCH = 1000
+#: expired holds swept in place by one batch that found its units pinned by them
+SWEEP_LIMIT = 500
 
 
 class _PlacementTaken(Exception):
@@ -227,3 +241,326 @@ def hold_convert(*, hold: Hold, reference: str, actor: User | None) -> list[Hold
         payload={"reference": reference},
     )
     return lines
+
+
+# ---- batches: many holds in one transaction ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HoldRequest:
+    """One all-or-nothing hold of a batch: variant id -> units, for one owner."""
+
+    quantities: Mapping[int, int]
+    owner_id: int | None = None
+    reference: str = ""
+
+
+def _validate_batch(requests: Sequence[HoldRequest], ttl_seconds: int) -> None:
+    if not 1 <= len(requests) <= MAX_BATCH:
+        raise InvalidInput(f"a batch holds 1-{MAX_BATCH} requests")
+    if not 1 <= ttl_seconds <= MAX_HOLD_SECONDS:
+        raise InvalidInput(f"ttl_seconds must be between 1 and {MAX_HOLD_SECONDS}")
+    for request in requests:
+        if not request.quantities:
+            raise InvalidInput("at least one line is required")
+        for variant_id, quantity in request.quantities.items():
+            if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+                raise InvalidInput(f"quantity for variant {variant_id} must be a positive integer")
+            if quantity > MAX_LINE_QUANTITY:
+                raise InvalidInput(f"quantity for variant {variant_id} exceeds {MAX_LINE_QUANTITY}")
+
+
+def plan_batch(
+    *,
+    requests: Sequence[HoldRequest],
+    free: dict[tuple[int, int], int],
+    location_ids: Sequence[int],
+    allow_split: bool,
+) -> list[list[Placement] | None]:
+    """Place requests in order against ``free`` (which it decrements); ``None`` = refused.
+
+    The routing rule of ``route_order`` for shipped orders without an address: the first
+    location (by priority) that can fill the whole request, else, if the sales channel
+    allows it, a split across locations in the same order.
+    """
+    plans: list[list[Placement] | None] = []
+    for request in requests:
+        plan: list[Placement] | None = None
+        for location_id in location_ids:
+            if all(free.get((v, location_id), 0) >= q for v, q in request.quantities.items()):
+                plan = [Placement(v, location_id, q) for v, q in request.quantities.items()]
+                break
+        if plan is None and allow_split:
+            plan = []
+            for variant_id, wanted in request.quantities.items():
+                remaining = wanted
+                for location_id in location_ids:
+                    take = min(remaining, free.get((variant_id, location_id), 0))
+                    if take:
+                        plan.append(Placement(variant_id, location_id, take))
+                        remaining -= take
+                    if not remaining:
+                        break
+                if remaining:
+                    plan = None
+                    break
+        if plan is not None:
+            for placement in plan:
+                free[(placement.variant_id, placement.location_id)] -= placement.quantity
+        plans.append(plan)
+    return plans
+
+
+def _free_rows(
+    variant_ids: Iterable[int], location_ids: Iterable[int], keep_free: int
+) -> dict[tuple[int, int], int]:
+    """Free units per row now (expired holds still count: they are swept, not assumed)."""
+    rows = StockLevel.objects.filter(
+        variant_id__in=list(variant_ids), location_id__in=list(location_ids)
+    ).values_list("variant_id", "location_id", "on_hand", "allocated", "reserved")
+    return {(v, loc): max(0, oh - al - re - keep_free) for v, loc, oh, al, re in rows}
+
+
+def _expire_pinning(variant_ids: Iterable[int], now: datetime) -> list[str]:
+    """Expire, in the caller's transaction, active holds past their time on these variants.
+
+    Only called when a batch could not place every request, so the common case (enough
+    free units) never looks at expired holds. Holds being converted right now are
+    skipped (``SKIP LOCKED``); no audit entry here: the batch's single entry lists them.
+    """
+    due = list(
+        Hold.objects.filter(
+            status=HoldStatus.ACTIVE,
+            expires_at__lte=now,
+            lines__variant_id__in=list(variant_ids),
+        )
+        .values_list("pk", flat=True)
+        .distinct()[:SWEEP_LIMIT]
+    )
+    if not due:
+        return []
+    require_transition(
+        HOLD_TRANSITIONS, aggregate="hold", current=HoldStatus.ACTIVE, target=HoldStatus.EXPIRED
+    )
+    holds = list(
+        Hold.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=due, status=HoldStatus.ACTIVE, expires_at__lte=now)
+        .order_by("pk")
+    )
+    if not holds:
+        return []
+    Hold.objects.filter(pk__in=[h.pk for h in holds], status=HoldStatus.ACTIVE).update(
+        status=HoldStatus.EXPIRED
+    )
+    tokens = {h.pk: h.token for h in holds}
+    entries = [
+        LedgerEntry(
+            variant_id=line.variant_id,
+            location_id=line.location_id,
+            delta=StockDelta(reserved=-line.quantity),
+            reference=f"hold:{tokens[line.hold_id]}",
+            reason=HoldStatus.EXPIRED,
+        )
+        for line in HoldLine.objects.filter(hold_id__in=tokens)
+    ]
+    if entries and stock_move_many(entries=entries, kind="release") is None:
+        raise RuntimeError("an expired hold's reserved units are missing from its stock row")
+    return list(tokens.values())
+
+
+def hold_create_many(
+    *,
+    sales_channel: SalesChannel,
+    requests: Sequence[HoldRequest],
+    kind: str = Hold.Kind.CHECKOUT,
+    ttl_seconds: int,
+    actor: User | None = None,
+) -> list[Hold | OutOfStock]:
+    """Make many holds in one transaction; each request is all or nothing on its own.
+
+    Returns, per request in order, its ``Hold`` or the ``OutOfStock`` that refused it.
+    Costs a fixed number of statements per batch, not per hold: one read of the stock
+    rows, one conditional UPDATE per stock row touched (the ``stock_move`` guard, CHECK
+    constraints behind it), bulk INSERTs of holds, lines and ledger rows, and one audit
+    entry (``hold.batch_created``) listing every hold, so the audit chain head is locked
+    once per batch. Expired holds are looked at only when some request does not fit.
+    A concurrent writer taking the planned units makes a row's UPDATE match nothing: the
+    batch re-plans from fresh rows, and after ``ROUTING_ATTEMPTS`` places the requests
+    one at a time, so progress never depends on winning a race for the whole batch.
+    """
+    _validate_batch(requests, ttl_seconds)
+    keep_free = sales_channel.safety_stock
+    locations = candidate_locations(
+        sales_channel=sales_channel, method=Order.FulfilmentMethod.SHIP, ship_to=None
+    )
+    location_ids = [loc.pk for loc in locations]
+    variant_ids = sorted({v for r in requests for v in r.quantities})
+    tokens = [opaque_token(12) for _ in requests]
+    now = timezone.now()
+    expired: list[str] = []
+    with transaction.atomic():
+        plans: list[list[Placement] | None] | None = None
+        swept = False
+        for _attempt in range(ROUTING_ATTEMPTS):
+            candidate = plan_batch(
+                requests=requests,
+                free=_free_rows(variant_ids, location_ids, keep_free),
+                location_ids=location_ids,
+                allow_split=sales_channel.allow_split,
+            )
+            if not swept and any(p is None for p in candidate):
+                swept = True
+                short = {
+                    v
+                    for r, p in zip(requests, candidate, strict=True)
+                    if p is None
+                    for v in r.quantities
+                }
+                pinned = _expire_pinning(short, now)
+                if pinned:
+                    expired += pinned
+                    continue  # re-plan with the units they gave back
+            entries = _ledger(tokens, candidate)
+            if not entries or stock_move_many(
+                entries=entries, kind="reserve", keep_free=keep_free, actor=actor
+            ):
+                plans = candidate
+                break
+        if plans is None:
+            plans = _place_each(
+                requests=requests,
+                tokens=tokens,
+                variant_ids=variant_ids,
+                location_ids=location_ids,
+                sales_channel=sales_channel,
+                actor=actor,
+            )
+        results = _write_holds(
+            sales_channel=sales_channel,
+            requests=requests,
+            tokens=tokens,
+            plans=plans,
+            kind=kind,
+            expires_at=now + timedelta(seconds=ttl_seconds),
+            expired=expired,
+            actor=actor,
+        )
+    made = sum(isinstance(r, Hold) for r in results)
+    if made:
+        HOLDS_CREATED.labels(kind=kind).inc(made)
+    if made < len(results):
+        STOCK_REJECTIONS.inc(len(results) - made)
+    return results
+
+
+def _ledger(tokens: Sequence[str], plans: Sequence[list[Placement] | None]) -> list[LedgerEntry]:
+    return [
+        LedgerEntry(
+            variant_id=p.variant_id,
+            location_id=p.location_id,
+            delta=StockDelta(reserved=p.quantity),
+            reference=f"hold:{token}",
+        )
+        for token, plan in zip(tokens, plans, strict=True)
+        if plan is not None
+        for p in plan
+    ]
+
+
+def _place_each(
+    *,
+    requests: Sequence[HoldRequest],
+    tokens: Sequence[str],
+    variant_ids: Sequence[int],
+    location_ids: Sequence[int],
+    sales_channel: SalesChannel,
+    actor: User | None,
+) -> list[list[Placement] | None]:
+    """Last resort under heavy contention: plan and reserve one request at a time."""
+    plans: list[list[Placement] | None] = []
+    for request, token in zip(requests, tokens, strict=True):
+        (plan,) = plan_batch(
+            requests=[request],
+            free=_free_rows(request.quantities, location_ids, sales_channel.safety_stock),
+            location_ids=location_ids,
+            allow_split=sales_channel.allow_split,
+        )
+        if plan is not None and not stock_move_many(
+            entries=_ledger([token], [plan]),
+            kind="reserve",
+            keep_free=sales_channel.safety_stock,
+            actor=actor,
+        ):
+            plan = None
+        plans.append(plan)
+    return plans
+
+
+def _write_holds(
+    *,
+    sales_channel: SalesChannel,
+    requests: Sequence[HoldRequest],
+    tokens: Sequence[str],
+    plans: Sequence[list[Placement] | None],
+    kind: str,
+    expires_at: datetime,
+    expired: list[str],
+    actor: User | None,
+) -> list[Hold | OutOfStock]:
+    """Insert the placed holds and their lines in bulk; append the batch's audit entry."""
+    placed = [
+        (Hold(token=token, sales_channel=sales_channel, kind=kind, owner_id=request.owner_id,
+              reference=request.reference, expires_at=expires_at), plan)
+        for request, token, plan in zip(requests, tokens, plans, strict=True)
+        if plan is not None
+    ]  # fmt: skip
+    Hold.objects.bulk_create([hold for hold, _plan in placed], batch_size=500)
+    HoldLine.objects.bulk_create(
+        [
+            HoldLine(
+                hold=hold, variant_id=p.variant_id, location_id=p.location_id, quantity=p.quantity
+            )
+            for hold, plan in placed
+            for p in plan
+        ],
+        batch_size=500,
+    )
+    reserved: dict[tuple[int, int], int] = defaultdict(int)
+    for _hold, plan in placed:
+        for p in plan:
+            reserved[(p.variant_id, p.location_id)] += p.quantity
+    if placed or expired:
+        audit_record(
+            kind="hold.batch_created",
+            aggregate_type="hold_batch",
+            aggregate_id=placed[0][0].token if placed else expired[0],
+            actor_id=actor.pk if actor else None,
+            payload={
+                "sales_channel": sales_channel.code,
+                "kind": kind,
+                "expires_at": expires_at.isoformat(),
+                "holds": [
+                    [hold.token, hold.owner_id, hold.reference,
+                     [[p.variant_id, p.location_id, p.quantity] for p in plan]]
+                    for hold, plan in placed
+                ],
+                "reserved": [[v, loc, q] for (v, loc), q in sorted(reserved.items())],
+                "expired": expired,
+                "refused": sum(plan is None for plan in plans),
+            },
+        )  # fmt: skip
+    holds = iter(hold for hold, _plan in placed)
+    skus: dict[int, str] = {}
+    if len(placed) < len(plans):
+        refused = {
+            v for r, p in zip(requests, plans, strict=True) if p is None for v in r.quantities
+        }
+        skus = dict(ProductVariant.objects.filter(pk__in=refused).values_list("pk", "sku"))
+    results: list[Hold | OutOfStock] = []
+    for request, plan in zip(requests, plans, strict=True):
+        if plan is None:
+            wanted = ", ".join(f"{q} of {skus.get(v, v)}" for v, q in request.quantities.items())
+            results.append(OutOfStock(f"not enough units for {wanted}", requested=wanted))
+        else:
+            results.append(next(holds))
+    return results

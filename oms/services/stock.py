@@ -9,6 +9,8 @@ version after waiting for a concurrent writer; on SQLite writers are serialised 
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
@@ -34,22 +36,8 @@ class StockDelta:
         return self.on_hand - self.allocated - self.reserved
 
 
-def stock_move(
-    *,
-    variant_id: int,
-    location_id: int,
-    delta: StockDelta,
-    kind: str,
-    reference: str = "",
-    reason: str = "",
-    keep_free: int = 0,
-    actor: User | None = None,
-) -> bool:
-    """Apply ``delta`` if the row stays valid; return False (and write nothing) if not.
-
-    ``keep_free`` is a safety buffer that must remain free after a move that takes
-    free units (a sales channel's safety stock).
-    """
+def _move_row(variant_id: int, location_id: int, delta: StockDelta, keep_free: int) -> bool:
+    """The one conditional UPDATE: applies ``delta`` only if the row stays valid."""
     conditions: dict[str, object] = {}
     if delta.on_hand < 0:
         conditions["on_hand__gte"] = -delta.on_hand
@@ -68,7 +56,26 @@ def stock_move(
         allocated=F("allocated") + delta.allocated,
         reserved=F("reserved") + delta.reserved,
     )
-    if not updated:
+    return bool(updated)
+
+
+def stock_move(
+    *,
+    variant_id: int,
+    location_id: int,
+    delta: StockDelta,
+    kind: str,
+    reference: str = "",
+    reason: str = "",
+    keep_free: int = 0,
+    actor: User | None = None,
+) -> bool:
+    """Apply ``delta`` if the row stays valid; return False (and write nothing) if not.
+
+    ``keep_free`` is a safety buffer that must remain free after a move that takes
+    free units (a sales channel's safety stock).
+    """
+    if not _move_row(variant_id, location_id, delta, keep_free):
         return False
     actor_id = actor.pk if actor is not None else None
     StockMovement.objects.create(
@@ -99,6 +106,81 @@ def stock_move(
             topic="stock.changed", payload={"variant_id": variant_id, "location_id": location_id}
         )
     return True
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One movement of a batch: its own ledger row, summed with the others per stock row."""
+
+    variant_id: int
+    location_id: int
+    delta: StockDelta
+    reference: str = ""
+    reason: str = ""
+
+
+class _RowRefused(Exception):
+    """A row of the batch would break the invariant; the savepoint rolls the batch back."""
+
+
+def stock_move_many(
+    *,
+    entries: Sequence[LedgerEntry],
+    kind: str,
+    keep_free: int = 0,
+    actor: User | None = None,
+) -> dict[tuple[int, int], StockDelta] | None:
+    """Apply many movements of one kind: one conditional UPDATE per stock row; all or nothing.
+
+    The entries are summed per (variant, location) and each row is moved once, with the
+    same ``WHERE`` guard as ``stock_move`` (and the same CHECK constraints behind it), in
+    ascending (variant, location) order so concurrent batches lock rows in one order.
+    Every entry still gets its own ledger row (one bulk INSERT). Returns the applied
+    totals per row, or ``None`` (and writes nothing) if any row would become invalid.
+    The caller appends one audit entry for the whole batch (``hold_create_many``).
+    """
+    totals: dict[tuple[int, int], StockDelta] = {}
+    sums: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for entry in entries:
+        row = sums[(entry.variant_id, entry.location_id)]
+        row[0] += entry.delta.on_hand
+        row[1] += entry.delta.allocated
+        row[2] += entry.delta.reserved
+    for key in sorted(sums):
+        on_hand, allocated, reserved = sums[key]
+        totals[key] = StockDelta(on_hand=on_hand, allocated=allocated, reserved=reserved)
+    try:
+        with transaction.atomic():
+            for (variant_id, location_id), delta in totals.items():
+                if not _move_row(variant_id, location_id, delta, keep_free):
+                    raise _RowRefused
+    except _RowRefused:
+        return None
+    actor_id = actor.pk if actor is not None else None
+    StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                variant_id=e.variant_id,
+                location_id=e.location_id,
+                kind=kind,
+                on_hand_delta=e.delta.on_hand,
+                allocated_delta=e.delta.allocated,
+                reserved_delta=e.delta.reserved,
+                reference=e.reference,
+                reason=e.reason,
+                actor_id=actor_id,
+            )
+            for e in entries
+        ],
+        batch_size=500,
+    )
+    for (variant_id, location_id), delta in totals.items():
+        if delta.free:
+            outbox_publish(
+                topic="stock.changed",
+                payload={"variant_id": variant_id, "location_id": location_id},
+            )
+    return totals
 
 
 def stock_receive(

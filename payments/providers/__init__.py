@@ -117,12 +117,16 @@ def provider_config() -> dict[str, dict[str, Any]]:
     """Provider settings: ``LIVEHUB_PAYMENT_PROVIDERS`` over the JSON file, if any.
 
     The file (``LIVEHUB_PAYMENT_PROVIDERS_FILE``) is read on each call so the demo loader
-    can configure simulators without a restart.
+    can configure simulators without a restart. A ``sandbox`` entry in the file counts only
+    while ``LIVEHUB_PAYMENT_SANDBOX`` is on, so turning the switch off always removes the
+    sandbox, whatever a file left behind by a demo says.
     """
     merged: dict[str, dict[str, Any]] = {}
     path = Path(settings.LIVEHUB_PAYMENT_PROVIDERS_FILE)
     if path.is_file():
         merged.update(json.loads(path.read_text()))
+        if not settings.LIVEHUB_PAYMENT_SANDBOX:
+            merged.pop("sandbox", None)
     merged.update(settings.LIVEHUB_PAYMENT_PROVIDERS)
     return merged
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
-from search.documents import ProductDocument, is_cjk
+from search.analysis import allowed_edits, query_terms
+from search.documents import ProductDocument
 from search.query import (
     INDEX_MAPPINGS,
     INDEX_SETTINGS,
@@ -23,6 +24,8 @@ from search.query import (
     Suggestion,
     es_search_body,
     es_suggest_body,
+    suggest_stages,
+    suggestions_from,
 )
 
 
@@ -111,7 +114,10 @@ class ElasticBackend:
         return dict(self.client.search(index=self.index, body=body))
 
     def search(self, query: SearchQuery) -> SearchResult:
-        raw = self._search(es_search_body(query))
+        terms = query_terms(query.text)
+        raw = self._search(es_search_body(query, terms))
+        if _total(raw) == 0 and any(allowed_edits(w) for w in terms.latin):
+            raw = self._search(es_search_body(query, terms, fuzzy=True))
         hits = [
             Hit(
                 id=int(h["_source"]["id"]),
@@ -125,7 +131,6 @@ class ElasticBackend:
             )
             for h in raw["hits"]["hits"]
         ]
-        total = raw["hits"]["total"]
         aggs = raw.get("aggregations", {})
         price_counts = {b["key"]: int(b["doc_count"]) for b in aggs["price"]["buckets"]}
         stock = [
@@ -146,27 +151,30 @@ class ElasticBackend:
             "in_stock": sorted((s for s in stock if s.count), key=lambda f: (-f.count, f.key)),
         }
         return SearchResult(
-            total=int(total["value"] if isinstance(total, dict) else total),
+            total=_total(raw),
             hits=hits,
             facets=facets,
         )
 
     def suggest(self, prefix: str, *, size: int) -> list[Suggestion]:
-        if not prefix.strip():
+        terms = query_terms(prefix)
+        if terms.empty:
             return []
-        raw = self._search(es_suggest_body(prefix, size * 2))
-        has_cjk = any(is_cjk(ch) for ch in prefix)
-        lang: Literal["en", "zh"] = "zh" if has_cjk else "en"
-        seen: set[str] = set()
-        out: list[Suggestion] = []
-        for h in raw["hits"]["hits"]:
-            src = h["_source"]
-            text = src["name_zh"] if lang == "zh" else src["name_en"]
-            if text in seen:
-                continue
-            seen.add(text)
-            out.append(Suggestion(id=int(src["id"]), text=text, lang=lang))
-        return out[:size]
+        rows: list[tuple[int, str, str]] = []
+        for stage in suggest_stages(terms):
+            raw = self._search(es_suggest_body(terms, **stage))
+            rows = [
+                (int(h["_source"]["id"]), h["_source"]["name_en"], h["_source"]["name_zh"])
+                for h in raw["hits"]["hits"]
+            ]
+            if rows:
+                break
+        return suggestions_from(rows, typed=prefix.strip(), terms=terms, size=size)
+
+
+def _total(raw: dict[str, Any]) -> int:
+    total = raw["hits"]["total"]
+    return int(total["value"] if isinstance(total, dict) else total)
 
 
 def _bool_key(bucket: dict[str, Any]) -> str:

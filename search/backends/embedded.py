@@ -11,19 +11,31 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Sequence
+from itertools import combinations
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from search.analysis import (
     QueryTerms,
     allowed_edits,
+    cjk_allowed_misses,
     edit_distance,
     index_terms,
     latin_words,
     query_terms,
 )
 from search.documents import ProductDocument
-from search.query import PRICE_BUCKETS, FacetBucket, Hit, SearchQuery, SearchResult, Suggestion
+from search.query import (
+    PRICE_BUCKETS,
+    SUGGEST_CANDIDATES,
+    FacetBucket,
+    Hit,
+    SearchQuery,
+    SearchResult,
+    Suggestion,
+    suggest_stages,
+    suggestions_from,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -60,9 +72,6 @@ _PRICE_CASE = (
     )
     + " END"
 )
-
-#: Matches read per suggestion request before ordering them.
-SUGGEST_CANDIDATES = 200
 
 _SORT_SQL = {
     "price_asc": "d.price_amount ASC, d.id ASC",
@@ -152,13 +161,20 @@ class EmbeddedBackend:
                     (
                         d.id,
                         index_terms(f"{d.name_en} {d.name_zh} {d.slug}"),
-                        index_terms(f"{d.description_en} {d.description_zh} {d.category}"),
+                        index_terms(
+                            f"{d.description_en} {d.description_zh} {d.category} {d.options}"
+                        ),
                     )
                     for d in docs
                 ],
             )
             for d in docs:
-                words.update(latin_words(f"{d.name_en} {d.description_en} {d.category}"))
+                words.update(
+                    latin_words(
+                        f"{d.name_en} {d.name_zh} {d.description_en} {d.description_zh} "
+                        f"{d.category} {d.options}"
+                    )
+                )
             fresh = [
                 (w,)
                 for w in sorted(words)
@@ -350,45 +366,61 @@ class EmbeddedBackend:
     def suggest(self, prefix: str, *, size: int) -> list[Suggestion]:
         conn = self._conn()
         terms = query_terms(prefix)
-        if not terms.latin and not terms.cjk:
+        if terms.empty:
             return []
-        latin, _changed = self._resolve(conn, terms, prefix_last=True)
-        match = self._match_expr(latin, terms.cjk, prefix_last=terms.last_is_latin)
-        rows = self._suggest_rows(conn, match, size, prefix.strip())
-        if not rows and terms.last_is_latin and latin:
-            # The word being typed may itself be misspelt: finish it as the nearest word.
-            fixed = self._correct(conn, latin[-1])
-            if fixed is not None:
-                match = self._match_expr([*latin[:-1], fixed], terms.cjk, prefix_last=True)
-                rows = self._suggest_rows(conn, match, size, prefix.strip())
-        lang: Literal["en", "zh"] = "zh" if terms.cjk else "en"
-        seen: set[str] = set()
-        out: list[Suggestion] = []
-        for doc_id, name_en, name_zh in rows:
-            text = name_zh if lang == "zh" else name_en
-            if text in seen:
+        rows: list[tuple[int, str, str]] = []
+        for stage in suggest_stages(terms):
+            rows = self._suggest_rows(conn, self._suggest_match(conn, terms, **stage))
+            if rows:
+                break
+        return suggestions_from(rows, typed=prefix.strip(), terms=terms, size=size)
+
+    def _suggest_match(
+        self,
+        conn: sqlite3.Connection,
+        terms: QueryTerms,
+        *,
+        fuzzy: bool = False,
+        fuzzy_last: bool = False,
+        relax_cjk: bool = False,
+    ) -> str:
+        """The FTS expression of one widening step (see ``search.query.suggest_stages``):
+        a typo is replaced by the nearest indexed word, the word being typed is a prefix."""
+        parts: list[str] = []
+        if relax_cjk:
+            chars = terms.cjk_chars
+            need = len(chars) - cjk_allowed_misses(len(chars))
+            parts.append(
+                "("
+                + " OR ".join(
+                    "(" + " AND ".join(_quote(c) for c in combo) + ")"
+                    for combo in combinations(chars, need)
+                )
+                + ")"
+            )
+        else:
+            parts.extend(_quote(t) for t in terms.cjk)
+        last = len(terms.latin) - 1
+        for i, word in enumerate(terms.latin):
+            typing = i == last and terms.last_is_latin
+            if typing and not fuzzy_last:
+                parts.append(_quote(word) + "*")
                 continue
-            seen.add(text)
-            out.append(Suggestion(id=doc_id, text=text, lang=lang))
-        return out[:size]
+            if (fuzzy or (typing and fuzzy_last)) and not self._known(conn, word):
+                word = self._correct(conn, word) or word
+            parts.append(_quote(word))
+        return " AND ".join(parts)
 
     @staticmethod
-    def _suggest_rows(conn: sqlite3.Connection, match: str, size: int, typed: str) -> list[Any]:
-        """Up to SUGGEST_CANDIDATES matches in index order (no full BM25 pass: a short
-        prefix can match most of the catalogue), then names that start with what was
-        typed first, shorter names next."""
+    def _suggest_rows(conn: sqlite3.Connection, match: str) -> list[tuple[int, str, str]]:
+        """The first SUGGEST_CANDIDATES name matches in id order (no BM25 pass: a short
+        prefix can match most of the catalogue); ``suggestion_order`` ranks them."""
         rows = conn.execute(
             "SELECT d.id, d.name_en, d.name_zh FROM fts JOIN docs d ON d.id = fts.rowid "
-            "WHERE fts MATCH ? LIMIT ?",
+            "WHERE fts MATCH ? ORDER BY fts.rowid LIMIT ?",
             (f"names : ({match})", SUGGEST_CANDIDATES),
         ).fetchall()
-        lowered = typed.lower()
-
-        def order(row: Any) -> tuple[bool, int, int]:
-            starts = row[1].lower().startswith(lowered) or row[2].startswith(typed)
-            return (not starts, min(len(row[1]), len(row[2])), row[0])
-
-        return sorted(rows, key=order)[: size * 2]
+        return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
 
 def _corrected_text(text: str, typed: list[str], fixed: list[str]) -> str:

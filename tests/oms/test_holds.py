@@ -3,10 +3,18 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from hub.kernel.audit import audit_verify_chain
+from hub.kernel.models import AuditEvent
 from oms.errors import HoldNotActive, InvalidInput, OutOfStock
 from oms.models import Hold, StockLevel
-from oms.selectors import available_to_promise
-from oms.services.holds import hold_create, hold_expire_due, hold_release
+from oms.selectors import available_to_promise, ledger_totals
+from oms.services.holds import (
+    HoldRequest,
+    hold_create,
+    hold_create_many,
+    hold_expire_due,
+    hold_release,
+)
 
 
 def _level(variant, location) -> tuple[int, int, int]:
@@ -90,3 +98,115 @@ def test_hold_input_is_validated(web, tee, warehouse, stock) -> None:
     with pytest.raises(InvalidInput):
         hold_create(sales_channel=web, quantities={tee: 1}, ttl_seconds=0)
     assert _level(tee, warehouse) == (5, 0, 0)
+
+
+# ---- hold_create_many --------------------------------------------------------------------
+
+
+def _one_each(n: int, variant_id: int, quantity: int = 1) -> list[HoldRequest]:
+    return [HoldRequest(quantities={variant_id: quantity}, reference=f"r{i}") for i in range(n)]
+
+
+def _books_balance(variant, locations) -> bool:
+    for location in locations:
+        level = StockLevel.objects.get(variant=variant, location=location)
+        totals = ledger_totals(variant_id=variant.pk, location_id=location.pk)
+        if totals != {"on_hand": level.on_hand, "allocated": level.allocated,
+                      "reserved": level.reserved}:  # fmt: skip
+            return False
+    return audit_verify_chain().intact
+
+
+@pytest.mark.django_db
+def test_a_batch_places_requests_in_order_and_refuses_only_what_does_not_fit(
+    web, tee, warehouse, stock, shopper
+) -> None:
+    stock(tee, warehouse, 5)
+    requests = [
+        HoldRequest(quantities={tee.pk: 2}, owner_id=shopper.pk, reference="a"),
+        HoldRequest(quantities={tee.pk: 4}, reference="b"),  # does not fit after a
+        HoldRequest(quantities={tee.pk: 3}, reference="c"),  # fits exactly
+        HoldRequest(quantities={tee.pk: 1}, reference="d"),  # nothing left
+    ]
+    results = hold_create_many(sales_channel=web, requests=requests, ttl_seconds=60)
+    assert [type(r).__name__ for r in results] == ["Hold", "OutOfStock", "Hold", "OutOfStock"]
+    assert isinstance(results[1], OutOfStock)
+    assert results[1].message == "not enough units for 4 of TEE-RED-M"
+    first = results[0]
+    assert isinstance(first, Hold)
+    assert (first.owner_id, first.reference, first.status) == (shopper.pk, "a", "active")
+    assert [(line.quantity, line.location_id) for line in first.lines.all()] == [(2, warehouse.pk)]
+    assert _level(tee, warehouse) == (5, 0, 5)
+    assert Hold.objects.count() == 2
+    assert AuditEvent.objects.filter(kind="hold.batch_created").count() == 1
+    assert _books_balance(tee, [warehouse])
+
+
+@pytest.mark.django_db
+def test_a_batch_costs_the_same_statements_for_ten_or_two_hundred_holds(
+    web, tee, warehouse, stock, django_assert_max_num_queries
+) -> None:
+    stock(tee, warehouse, 1000)
+    with django_assert_max_num_queries(20):
+        small = hold_create_many(sales_channel=web, requests=_one_each(10, tee.pk), ttl_seconds=60)
+    with django_assert_max_num_queries(20):
+        big = hold_create_many(sales_channel=web, requests=_one_each(200, tee.pk), ttl_seconds=60)
+    assert all(isinstance(r, Hold) for r in small + big)
+    assert _level(tee, warehouse) == (1000, 0, 210)
+    assert _books_balance(tee, [warehouse])
+
+
+@pytest.mark.django_db
+def test_a_batch_sweeps_expired_holds_that_pin_its_units(web, tee, warehouse, stock) -> None:
+    stock(tee, warehouse, 2)
+    stale = hold_create(sales_channel=web, quantities={tee: 2}, ttl_seconds=60)
+    Hold.objects.filter(pk=stale.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    results = hold_create_many(sales_channel=web, requests=_one_each(3, tee.pk), ttl_seconds=60)
+    assert [isinstance(r, Hold) for r in results] == [True, True, False]
+    stale.refresh_from_db()
+    assert stale.status == "expired"
+    assert _level(tee, warehouse) == (2, 0, 2)
+    entry = AuditEvent.objects.get(kind="hold.batch_created")
+    assert entry.payload["expired"] == [stale.token]
+    assert _books_balance(tee, [warehouse])
+
+
+@pytest.mark.django_db
+def test_a_batch_keeps_safety_stock_and_splits_only_when_allowed(
+    web, tee, warehouse, store_jingan, stock
+) -> None:
+    web.safety_stock = 1
+    web.allow_split = False
+    web.save()
+    stock(tee, warehouse, 3)  # 2 promisable
+    stock(tee, store_jingan, 3)  # 2 promisable
+    (whole,) = hold_create_many(
+        sales_channel=web, requests=_one_each(1, tee.pk, quantity=3), ttl_seconds=60
+    )
+    assert isinstance(whole, OutOfStock)
+    web.allow_split = True
+    web.save()
+    split, last = hold_create_many(
+        sales_channel=web, requests=_one_each(2, tee.pk, quantity=3), ttl_seconds=60
+    )
+    assert isinstance(split, Hold) and isinstance(last, OutOfStock)
+    placed = sorted((line.location_id, line.quantity) for line in split.lines.all())
+    assert placed == sorted([(warehouse.pk, 2), (store_jingan.pk, 1)])
+    assert _level(tee, warehouse) == (3, 0, 2)
+    assert _level(tee, store_jingan) == (3, 0, 1)
+    assert _books_balance(tee, [warehouse, store_jingan])
+
+
+@pytest.mark.django_db
+def test_batch_input_is_validated_and_writes_nothing(web, tee, warehouse, stock) -> None:
+    stock(tee, warehouse, 5)
+    for requests, ttl in (
+        ([], 60),
+        ([HoldRequest(quantities={})], 60),
+        ([HoldRequest(quantities={tee.pk: 0})], 60),
+        ([HoldRequest(quantities={tee.pk: 1})], 0),
+    ):
+        with pytest.raises(InvalidInput):
+            hold_create_many(sales_channel=web, requests=requests, ttl_seconds=ttl)
+    assert _level(tee, warehouse) == (5, 0, 0)
+    assert not Hold.objects.exists()

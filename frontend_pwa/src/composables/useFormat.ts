@@ -12,5 +12,11 @@ export function useFormat() {
   function name(item: { name_en: string; name_zh: string }): string {
     return locale.value === 'zh-CN' ? item.name_zh || item.name_en : item.name_en || item.name_zh
   }
-  return { money, date, name }
+  /** A variant's attribute values, in Chinese where a `<key>_zh` value exists. */
+  function variantLabel(attributes: Record<string, string>, fallback: string): string {
+    const zh = locale.value === 'zh-CN'
+    const keys = Object.keys(attributes).filter((k) => !k.endsWith('_zh'))
+    return keys.map((k) => (zh && attributes[`${k}_zh`]) || attributes[k]).join(' / ') || fallback
+  }
+  return { money, date, name, variantLabel }
 }

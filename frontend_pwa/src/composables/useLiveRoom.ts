@@ -7,8 +7,9 @@ import { newIdempotencyKey } from '../api/client'
 export interface LiveComment { cid: string; author: string; role: string; text: string; at: number; author_id?: number }
 export interface LiveVariant { sku: string; attributes: Record<string, string>; stock_left: number }
 export interface Pinned { label: string; product: string; product_zh: string; slug: string; price: number; stock_left: number; variants: LiveVariant[] }
-export interface Drop { id: number; kind: string; status: string; item: string; price: number; left: number; per_buyer_limit: number; product: string; product_zh: string }
+export interface Drop { id: number; kind: string; status: string; item: string; price: number; left: number; per_buyer_limit: number; product: string; product_zh: string; starts_at?: string; ends_at?: string | null; quota?: number }
 export interface HoldNotice { type: string; drop: number; hold: string | null; sku: string; quantity: number; expires_at: string }
+export interface LiveCoupon { id: number; code: string; left: number; claim_limit: number }
 
 const MAX_COMMENTS = 200
 
@@ -27,7 +28,12 @@ export function useLiveRoom(code: string) {
     announcements: [] as { text: string; at: number }[],
     holds: [] as HoldNotice[],
     lastError: '',
+    lastErrorCode: '',
     lastResult: '',
+    coupons: {} as Record<string, LiveCoupon>,
+    claimed: {} as Record<string, string>,
+    waitlisted: {} as Record<string, number>,
+    failed: [] as { drop: number; message: string }[],
   })
   const seq = ref(-1)
   let socket: WebSocket | null = null
@@ -63,14 +69,23 @@ export function useLiveRoom(code: string) {
       if (message.status && state.show) state.show.status = message.status
       if (message.slow_mode_seconds !== undefined) state.slowMode = message.slow_mode_seconds
       if (message.announcements) state.announcements = [...state.announcements, ...message.announcements].slice(-5)
-      for (const item of message.private ?? []) if (item.hold) state.holds.push(item)
+      for (const item of message.private ?? []) {
+        if (item.hold) state.holds.push(item)
+        else if (item.type === 'buy.failed') state.failed.push({ drop: item.drop, message: item.message ?? '' })
+      }
+      for (const c of message.coupons ?? []) state.coupons[String(c.id)] = c
       return
     }
     if (message.type === 'buy.result') {
       state.lastResult = message.status
       if (message.hold) state.holds.push({ ...(message as HoldNotice), type: 'hold' })
+    } else if (message.type === 'coupon.ok') {
+      state.claimed[String(message.coupon)] = message.code
+    } else if (message.type === 'waitlist.ok') {
+      state.waitlisted[String(message.drop)] = message.entry
     } else if (message.type === 'error') {
       state.lastError = message.message
+      state.lastErrorCode = message.code ?? ''
     }
   }
 
@@ -101,6 +116,7 @@ export function useLiveRoom(code: string) {
   function send(message: Record<string, unknown>): boolean {
     if (!socket || socket.readyState !== WebSocket.OPEN) return false
     state.lastError = ''
+    state.lastErrorCode = ''
     socket.send(JSON.stringify({ ...message, ref: ++refCounter }))
     return true
   }
@@ -109,10 +125,13 @@ export function useLiveRoom(code: string) {
   const buy = (sku: string, quantity: number, drop?: number) =>
     send({ type: 'buy', sku, quantity, key: newIdempotencyKey(), ...(drop ? { drop } : {}) })
 
+  const joinWaitlist = (drop: number, sku: string, quantity: number) => send({ type: 'waitlist.join', drop, sku, quantity })
+  const claimCoupon = (coupon: number) => send({ type: 'coupon.claim', coupon, key: newIdempotencyKey() })
+
   connect()
   onBeforeUnmount(() => {
     stopped = true
     socket?.close()
   })
-  return { state, comment, like, buy }
+  return { state, comment, like, buy, joinWaitlist, claimCoupon }
 }

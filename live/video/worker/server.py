@@ -28,7 +28,7 @@ from live.video.services.sessions import (
     publisher_session_heartbeat,
     publisher_session_mark_live,
 )
-from live.video.worker.hls import RecordingStats, Rendition
+from live.video.worker.hls import RecordingStats, rendition_ladder
 from live.video.worker.session import IngestSession, OfferRejected, SeatsFullError
 
 logger = logging.getLogger(__name__)
@@ -54,8 +54,11 @@ class MediaWorker:
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{opaque_token(4)}"
         self.sessions: dict[str, IngestSession] = {}
         self._pending: set[asyncio.Future[None]] = set()
-        self.rendition = Rendition(max_height=settings.LIVEHUB_VIDEO_MAX_HEIGHT)
+        self.renditions = rendition_ladder(
+            settings.LIVEHUB_VIDEO_MAX_HEIGHT, settings.LIVEHUB_VIDEO_LOW_HEIGHT
+        )
         self.segment_seconds = settings.LIVEHUB_VIDEO_SEGMENT_SECONDS
+        self.part_seconds = settings.LIVEHUB_VIDEO_PART_SECONDS
 
     # --- requests -----------------------------------------------------------------------
     async def handle(self, message: dict[str, Any]) -> dict[str, Any]:
@@ -118,8 +121,9 @@ class MediaWorker:
         session = IngestSession(
             public_id=public_id,
             out_dir=out_dir,
-            rendition=self.rendition,
+            renditions=self.renditions,
             segment_seconds=self.segment_seconds,
+            part_seconds=self.part_seconds,
             ice_servers=list(settings.LIVEHUB_VIDEO_ICE_SERVERS),
             seat_cap=settings.LIVEHUB_VIDEO_WHEP_SEATS,
             on_live=on_live,

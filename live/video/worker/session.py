@@ -28,7 +28,7 @@ from aiortc import (
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 
-from live.video.sdp import OfferRejected, check_offer
+from live.video.sdp import OfferRejected, check_offer, offers_audio
 from live.video.worker.hls import HlsPackager, RecordingStats, Rendition
 
 logger = logging.getLogger(__name__)
@@ -86,8 +86,9 @@ class IngestSession:
         *,
         public_id: str,
         out_dir: Path,
-        rendition: Rendition,
+        renditions: list[Rendition],
         segment_seconds: float,
+        part_seconds: float,
         ice_servers: list[str],
         on_live: Callable[[datetime], Coroutine[Any, Any, None]],
         on_end: Callable[[str, RecordingStats], Awaitable[None]],
@@ -109,14 +110,11 @@ class IngestSession:
         self._t0: float | None = None  # monotonic time of media time 0
         self._ended = False
         self._tasks: list[asyncio.Task[None]] = []
-        self.packager = PackagerThread(
-            HlsPackager(
-                out_dir,
-                segment_seconds=segment_seconds,
-                rendition=rendition,
-                on_first_video=self._first_video,
-            )
-        )
+        self.out_dir = out_dir
+        self.renditions = renditions
+        self.segment_seconds = segment_seconds
+        self.part_seconds = part_seconds
+        self.packager: PackagerThread | None = None
 
     def _first_video(self) -> None:
         started = datetime.now(UTC)
@@ -124,6 +122,16 @@ class IngestSession:
 
     async def answer(self, offer_sdp: str) -> str:
         check_offer(offer_sdp)
+        self.packager = PackagerThread(
+            HlsPackager(
+                self.out_dir,
+                segment_seconds=self.segment_seconds,
+                part_seconds=self.part_seconds,
+                renditions=self.renditions,
+                with_audio=offers_audio(offer_sdp),
+                on_first_video=self._first_video,
+            )
+        )
 
         @self.pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -164,7 +172,8 @@ class IngestSession:
             if anchor is None:
                 anchor, first_pts = now - self._t0, frame.pts
             media_time = anchor + float((frame.pts - first_pts) * frame.time_base)
-            self.packager.offer_frame(frame, media_time)
+            if self.packager is not None:
+                self.packager.offer_frame(frame, media_time)
 
     # --- WHEP seats: each one is an aiortc sender, so each costs one encode ------------
     async def add_seat(self, seat_id: str, offer_sdp: str) -> str:
@@ -209,7 +218,7 @@ class IngestSession:
             task.cancel()
         stats = (
             await asyncio.to_thread(self.packager.finish)
-            if self.packager.is_alive()
+            if self.packager is not None and self.packager.is_alive()
             else RecordingStats(0, 0.0, 0, 0)
         )
         await self.on_end(reason, stats)
