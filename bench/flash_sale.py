@@ -17,7 +17,9 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from live_fanout import (
     DEFAULT_DATABASE_URL,
     DEFAULT_REDIS_URL,
+    ROOT,
     connect_all,
+    cpu_seconds,
     make_show,
     make_users,
     percentile,
@@ -111,40 +115,169 @@ if os.environ.get("LIVEHUB_BENCH_BASELINE") == "1":
 # ---- one run ----------------------------------------------------------------------------
 
 
-async def run_sale(*, url: str, cookies: list[str], message: dict[str, Any]) -> dict[str, Any]:
-    sockets = await connect_all([(url, c) for c in cookies])
-    for ws in sockets:
-        await ws.recv()  # hello
-    latencies: list[float] = []
-    outcomes: list[str] = []
-    done_at: list[float] = []
+def _buyer_worker(url: str, cookies: list[str], first_index: int, message: dict[str, Any],
+                  conn: Any) -> None:  # fmt: skip
+    """One client process: its share of the buyers, each one WebSocket and one tap.
 
-    async def buy(ws: Any, index: int) -> None:
-        sent = time.monotonic()
-        await ws.send(json.dumps({**message, "key": f"tap-{index}"}))
-        while True:
-            frame = json.loads(await ws.recv())
-            if frame["type"] in ("buy.result", "error"):
-                break
-        now = time.monotonic()
-        latencies.append((now - sent) * 1000)
-        outcomes.append("ok" if frame["type"] == "buy.result" else frame["code"])
-        if frame["type"] == "buy.result":
-            done_at.append(now)
+    Sends ``"ready"`` once every socket got its hello, waits for the start time (wall
+    clock, shared by every client process), taps buy on every socket at once, and sends
+    back ``(sent, answered, outcome)`` per buyer (wall-clock seconds).
+    """
 
-    started = time.monotonic()
-    await asyncio.gather(*(buy(ws, i) for i, ws in enumerate(sockets)))
-    elapsed_ok = (max(done_at) - started) if done_at else float("nan")
-    await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+    async def work() -> None:
+        sockets = await connect_all([(url, c) for c in cookies], parallel=10)
+        for ws in sockets:
+            await ws.recv()  # hello
+        loop = asyncio.get_running_loop()
+        conn.send("ready")
+        start_at = await loop.run_in_executor(None, conn.recv)
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        rows: list[tuple[float, float, str]] = []
+
+        async def buy(ws: Any, index: int) -> None:
+            sent = time.time()
+            await ws.send(json.dumps({**message, "key": f"tap-{index}"}))
+            while True:
+                raw = await ws.recv()
+                if '"buy.result"' not in raw and '"error"' not in raw:
+                    continue  # a room frame (drop state, presence): not our answer
+                frame = json.loads(raw)
+                if frame.get("type") in ("buy.result", "error"):
+                    break
+            outcome = "ok" if frame["type"] == "buy.result" else str(frame.get("code"))
+            rows.append((sent, time.time(), outcome))
+
+        cpu0 = time.process_time()
+        await asyncio.gather(*(buy(ws, first_index + i) for i, ws in enumerate(sockets)))
+        conn.send((rows, time.process_time() - cpu0))
+        await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+
+    asyncio.run(work())
+
+
+def run_sale(
+    *, urls: list[str], cookies: list[str], message: dict[str, Any], client_procs: int,
+    server_pids: list[int], on_start: Any = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Buyers spread over ``client_procs`` processes and over the server ``urls``."""
+    import multiprocessing
+
+    from django.db import connections
+
+    connections.close_all()  # forked clients must not share the parent's DB socket
+    context = multiprocessing.get_context("fork")
+    workers, pipes = [], []
+    share = -(-len(cookies) // client_procs)
+    for index in range(client_procs):
+        mine = cookies[index * share : (index + 1) * share]
+        if not mine:
+            continue
+        parent, child = context.Pipe()
+        url = urls[index % len(urls)]
+        proc = context.Process(
+            target=_buyer_worker, args=(url, mine, index * share, message, child), daemon=True
+        )
+        proc.start()
+        workers.append(proc)
+        pipes.append(parent)
+    for pipe in pipes:
+        if not pipe.poll(300):
+            raise RuntimeError("a client process did not connect its buyers in time")
+        assert pipe.recv() == "ready"
+    started = time.time() + 0.5
+    for pipe in pipes:
+        pipe.send(started)
+    if on_start is not None:
+        on_start(started)
+    server_cpu0 = sum(cpu_seconds(pid) for pid in server_pids)
+    rows: list[tuple[float, float, str]] = []
+    client_cpu = 0.0
+    for pipe in pipes:
+        if not pipe.poll(300):
+            raise RuntimeError("a client process did not finish its buys in time")
+        got, cpu = pipe.recv()
+        rows += got
+        client_cpu += cpu
+    server_cpu = sum(cpu_seconds(pid) for pid in server_pids) - server_cpu0
+    for proc in workers:
+        proc.join(timeout=30)
+    latencies = [(done - sent) * 1000 for sent, done, _o in rows]
+    outcomes = [o for _s, _d, o in rows]
+    done_at = [done for _s, done, o in rows if o == "ok"]
     held = outcomes.count("ok")
+    elapsed_ok = (max(done_at) - started) if done_at else float("nan")
     return {
         "held": held,
         "holds_per_s": held / elapsed_ok if done_at else 0.0,
+        "answered_per_s": len(rows) / (max(d for _s, d, _o in rows) - started),
         "p50_ms": percentile(latencies, 0.5),
         "p99_ms": percentile(latencies, 0.99),
         "errors": {k: outcomes.count(k) for k in set(outcomes) if k != "ok"},
+        "server_cpu_s": round(server_cpu, 2),
+        "client_cpu_s": round(client_cpu, 2),
         "started": started,
     }
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A real Celery worker on the Redis broker: it drains the claim streams as in production."""
+    log = Path(env["LIVEHUB_DATA_DIR"]) / f"celery-{time.time_ns()}.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "hub", "worker", "--pool=solo", "-l", "INFO",
+         "--without-heartbeat", "--without-gossip", "--without-mingle",
+         "-n", f"bench-{os.getpid()}"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "wb"),  # noqa: SIM115
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while b" ready." not in log.read_bytes():
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise RuntimeError(f"the Celery worker did not start; see {log}")
+        time.sleep(0.2)
+    return proc
+
+
+class DurableWatch:
+    """Polls the database while the sale runs: when is the whole quota durably held?"""
+
+    def __init__(self, *, drop_id: int, quota: int) -> None:
+        self.drop_id, self.quota = drop_id, quota
+        self.seconds: float | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self, started: float) -> None:
+        self.thread = threading.Thread(target=self._poll, args=(started,), daemon=True)
+        self.thread.start()
+
+    def join(self) -> None:
+        if self.thread is not None:
+            self.thread.join(timeout=130)
+
+    def _poll(self, started: float) -> None:
+        from django.db import connections
+
+        from live.models import DropClaim
+
+        try:
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                held = DropClaim.objects.filter(drop_id=self.drop_id, status="held").count()
+                if held >= self.quota:
+                    self.seconds = time.time() - started
+                    return
+                time.sleep(0.05)
+        finally:
+            connections.close_all()
+
+
+def stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def main() -> None:
@@ -154,6 +287,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="500 buyers for 150 units")
     parser.add_argument("--buyers", type=int, default=2000)
     parser.add_argument("--quota", type=int, default=500)
+    parser.add_argument("--nodes", type=int, default=1, help="Daphne processes (both sides)")
+    parser.add_argument("--client-procs", type=int, default=2, help="WebSocket client processes")
     parser.add_argument(
         "--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     )
@@ -163,6 +298,7 @@ def main() -> None:
         args.buyers, args.quota = min(args.buyers, 500), min(args.quota, 150)
 
     env = setup_django(args.database_url, args.redis_url)
+    env["CELERY_BROKER_URL"] = args.redis_url  # the web nodes kick the drain worker
     from django.contrib.auth.models import User
 
     from live.models import DropClaim
@@ -178,46 +314,45 @@ def main() -> None:
     # LiveHub: plenty of stock, the drop's quota is the limit
     show, item, variant = make_show(host.pk, stock_units=args.buyers)
     drop = drop_open(show=show, item=item, actor=host, quota_units=args.quota, per_buyer_limit=1)
-    proc, port = start_daphne({**env, "LIVEHUB_BENCH_BASELINE": "0"}, "hub.asgi:application")
+    procs = [start_worker(env)]
+    watcher = DurableWatch(drop_id=drop.pk, quota=args.quota)
     try:
-        ours = asyncio.run(
-            run_sale(
-                url=f"ws://127.0.0.1:{port}/ws/live/{show.code}/",
-                cookies=cookies,
-                message={"type": "buy", "drop": drop.pk, "sku": variant.sku, "quantity": 1},
-            )
+        nodes = [start_daphne({**env, "LIVEHUB_BENCH_BASELINE": "0"}, "hub.asgi:application")
+                 for _ in range(args.nodes)]  # fmt: skip
+        procs += [proc for proc, _port in nodes]
+        ours = run_sale(
+            urls=[f"ws://127.0.0.1:{port}/ws/live/{show.code}/" for _p, port in nodes],
+            cookies=cookies,
+            message={"type": "buy", "drop": drop.pk, "sku": variant.sku, "quantity": 1},
+            client_procs=args.client_procs,
+            server_pids=[proc.pid for proc, _port in nodes],
+            on_start=watcher.start,
         )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            drop_claims_drain(drop_id=drop.pk)
-            if DropClaim.objects.filter(drop=drop, status="held").count() >= ours["held"]:
-                break
-            time.sleep(0.2)
-        durable_s = time.monotonic() - ours["started"]
+        watcher.join()
+        drop_claims_drain(drop_id=drop.pk)  # anything a lost kick left (not counted)
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(procs)
     db_held = DropClaim.objects.filter(drop=drop, status="held").count()
     reserved = StockLevel.objects.get(variant=variant).reserved
-    ours.update(db_held=db_held, stock_reserved=reserved, durable_holds_per_s=db_held / durable_s)
+    durable_s = watcher.seconds
+    ours.update(db_held=db_held, stock_reserved=reserved, durable_s=durable_s,
+                durable_holds_per_s=args.quota / durable_s if durable_s else 0.0)  # fmt: skip
     print("livehub", json.dumps({k: v for k, v in ours.items() if k != "started"}), flush=True)
 
     # Baseline: exactly K units of stock, each buy locks the row
     _show2, _item2, variant2 = make_show(host.pk, stock_units=args.quota)
-    proc, port = start_daphne(
-        {**env, "LIVEHUB_BENCH_BASELINE": "1"}, "bench.flash_sale:baseline_app"
-    )
+    nodes = [start_daphne({**env, "LIVEHUB_BENCH_BASELINE": "1"}, "bench.flash_sale:baseline_app")
+             for _ in range(args.nodes)]  # fmt: skip
     try:
-        base = asyncio.run(
-            run_sale(
-                url=f"ws://127.0.0.1:{port}/ws/bench/x/",
-                cookies=cookies,
-                message={"type": "buy", "sku": variant2.sku, "quantity": 1},
-            )
+        base = run_sale(
+            urls=[f"ws://127.0.0.1:{port}/ws/bench/x/" for _p, port in nodes],
+            cookies=cookies,
+            message={"type": "buy", "sku": variant2.sku, "quantity": 1},
+            client_procs=args.client_procs,
+            server_pids=[proc.pid for proc, _port in nodes],
         )
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop([proc for proc, _port in nodes])
     print("baseline", json.dumps({k: v for k, v in base.items() if k != "started"}), flush=True)
     print(f"load after: {os.getloadavg()}", flush=True)
     held = max(ours["held"], db_held)
@@ -225,6 +360,8 @@ def main() -> None:
         "bench": "flash_sale",
         "buyers": args.buyers,
         "quota": args.quota,
+        "nodes": args.nodes,
+        "client_procs": args.client_procs,
         "held": ours["held"],
         "oversold": max(held - args.quota, 0) + max(reserved - args.quota, 0),
         "undersold": max(args.quota - min(ours["held"], db_held), 0),

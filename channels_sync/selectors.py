@@ -60,10 +60,15 @@ class ConnectionHealth:
     queue_depth: int
     order_pushes_pending: int
     error_rate: float  #: failed / all calls since the connection was made
+    recent_error_rate: float  #: platform-failed share of the last ~10 calls (weighted)
     throttled_calls: int
     dead_letters: int
     last_reconcile_at: datetime | None
     last_reconcile_report: dict[str, int]
+    breaker_state: str  #: closed / open / half_open
+    breaker_failures: int  #: platform failures in a row
+    breaker_opened_at: datetime | None
+    breaker_retry_at: datetime | None  #: open: next probe; half-open: probe deadline
 
 
 def connection_health(connection: Connection) -> ConnectionHealth:
@@ -84,10 +89,15 @@ def connection_health(connection: Connection) -> ConnectionHealth:
             connection=connection, status=PushStatus.PENDING
         ).count(),
         error_rate=round(connection.calls_failed / calls, 4) if calls else 0.0,
+        recent_error_rate=round(connection.recent_error_rate, 4),
         throttled_calls=connection.calls_throttled,
         dead_letters=DeadLetter.objects.filter(connection=connection, retried_at=None).count(),
         last_reconcile_at=connection.last_reconcile_at,
         last_reconcile_report=dict(connection.last_reconcile_report),
+        breaker_state=connection.breaker_state,
+        breaker_failures=connection.breaker_failures,
+        breaker_opened_at=connection.breaker_opened_at,
+        breaker_retry_at=connection.breaker_retry_at,
     )
 
 

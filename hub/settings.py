@@ -171,6 +171,8 @@ SEARCH_EMBEDDED_PATH = Path(os.environ.get("SEARCH_EMBEDDED_PATH", DATA_DIR / "s
 SOCIAL_PWA_BASE_URL = os.environ.get("SOCIAL_PWA_BASE_URL", "/app")
 #: Clicks by one visitor on one link within this many seconds count once.
 SOCIAL_CLICK_DEDUP_SECONDS = int(os.environ.get("SOCIAL_CLICK_DEDUP_SECONDS", "1800"))
+#: Page views (product, show) by one visitor of one target within this many seconds count once.
+SOCIAL_VIEW_DEDUP_SECONDS = int(os.environ.get("SOCIAL_VIEW_DEDUP_SECONDS", "1800"))
 #: An order within this many days of a click is attributed to the share.
 SOCIAL_ATTRIBUTION_WINDOW_DAYS = int(os.environ.get("SOCIAL_ATTRIBUTION_WINDOW_DAYS", "7"))
 #: "last_touch" (default), "first_touch" or "protection" (the first sharer keeps the

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth.models import User
@@ -84,6 +85,15 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     role = "viewer"
 
     # ---- connection ----------------------------------------------------------------------
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch without its per-message thread hop that closes stale database
+        connections: every database call here goes through ``database_sync_to_async``,
+        which does that around each call already, and chat needs no database at all."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         self.hub: RoomHub | None = None

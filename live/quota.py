@@ -128,6 +128,14 @@ def give_back(*, drop_id: int, buyer_id: int, quantity: int, token: str) -> int:
     )
 
 
+def given_back(*, drop_id: int, tokens: list[str]) -> set[str]:
+    """Which of these claim tokens had their units given back already (one round trip)."""
+    if not tokens:
+        return set()
+    flags = client().smismember(keys(drop_id)["given"], tokens)
+    return {token for token, flag in zip(tokens, flags, strict=True) if flag}
+
+
 def left(*, drop_id: int) -> int | None:
     value = client().get(keys(drop_id)["left"])
     return int(value) if value is not None else None

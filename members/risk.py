@@ -19,7 +19,7 @@ from django.db.models import Avg
 from django.utils import timezone
 
 from hub.kernel.audit import audit_record
-from hub.kernel.errors import Conflict, InvalidTransition
+from hub.kernel.errors import Conflict, DomainError, InvalidTransition
 from members.models import BlocklistEntry, MemberProfile, RiskAssessment
 from oms.models import Order
 from oms.services.orders import order_cancel
@@ -37,6 +37,10 @@ DEFAULTS: dict[str, int] = {
 
 class PaymentOnHold(Conflict):
     code = "payment_on_hold"
+
+
+class InvalidRiskInput(DomainError):
+    code = "invalid_risk_input"
 
 
 def _rules() -> dict[str, int]:
@@ -149,3 +153,36 @@ def risk_decide(*, order: Order, approve: bool, actor: User) -> RiskAssessment:
         if not approve:
             order_cancel(order=order, actor=actor, reason="declined after risk review")
     return assessment
+
+
+def blocklist_add(*, kind: str, value: str, reason: str, actor: User) -> BlocklistEntry:
+    """Block a user, phone, device, IP or address from paying (idempotent per value).
+
+    Addresses may be given raw (``region|city|line1|postcode`` or a dict's text) or as the
+    normalised hash; either way the stored value is the hash ``address_key`` produces.
+    """
+    if kind not in BlocklistEntry.Kind.values:
+        raise InvalidRiskInput(f"unknown blocklist kind {kind!r}")
+    value = value.strip()
+    if kind == BlocklistEntry.Kind.ADDRESS and not _is_address_key(value):
+        region, city, line1, postcode = ([*value.split("|"), "", "", ""])[:4]
+        value = address_key({"region": region, "city": city, "line1": line1, "postcode": postcode})
+    if not value:
+        raise InvalidRiskInput("a blocklist entry needs a value")
+    with transaction.atomic():
+        entry, created = BlocklistEntry.objects.get_or_create(
+            kind=kind, value=value[:200], defaults={"reason": reason[:200]}
+        )
+        if created:
+            audit_record(
+                kind="risk.blocklisted",
+                aggregate_type="blocklist",
+                aggregate_id=f"{kind}:{entry.pk}",
+                actor_id=actor.pk,
+                payload={"kind": kind, "reason": reason[:200]},
+            )
+    return entry
+
+
+def _is_address_key(value: str) -> bool:
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)

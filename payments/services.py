@@ -69,13 +69,22 @@ def _reference() -> str:
 
 
 def transition_payment(
-    *, payment: Payment, target: str, source: str, actor: User | None = None
+    *,
+    payment: Payment,
+    target: str,
+    source: str,
+    actor: User | None = None,
+    also_save: tuple[str, ...] = (),
 ) -> Payment:
-    """The one place a payment's status changes; refuses moves not in the table."""
+    """The one place a payment's status changes; refuses moves not in the table.
+
+    ``also_save`` names fields the caller set on ``payment`` for this move (the gateway's
+    transaction id, ``paid_at``), written in the same UPDATE.
+    """
     current = payment.status
     require_transition(PAYMENT_TRANSITIONS, aggregate="payment", current=current, target=target)
     payment.status = target
-    payment.save(update_fields=["status", "updated_at"])
+    payment.save(update_fields=["status", "updated_at", *also_save])
     PaymentStatusChange.objects.create(
         payment=payment, from_status=current, to_status=target, source=source
     )
@@ -103,6 +112,17 @@ def transition_refund(*, refund: Refund, target: str) -> Refund:
 # ---- create -----------------------------------------------------------------------------
 
 
+def payment_risk_check(*, order: Order, device_id: str = "", client_ip: str = "") -> None:
+    """Assess the order's risk in a transaction of its own, before any payment request.
+
+    Edges call this outside the request's transaction (``run_idempotently`` wraps the
+    create in one): a flagged assessment must stay committed for staff to review even
+    though the payment request itself fails with ``PaymentOnHold`` (409).
+    """
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        risk_check_before_payment(order=order, device_id=device_id, client_ip=client_ip)
+
+
 def payment_create(
     *,
     order: Order,
@@ -124,8 +144,7 @@ def payment_create(
         raise InvalidPaymentInput(
             f"{provider} supports {', '.join(sorted(gateway.methods))}, not {method!r}"
         )
-    if order.status == OrderStatus.PENDING_PAYMENT:
-        risk_check_before_payment(order=order, device_id=device_id, client_ip=client_ip)
+    payment_risk_check(order=order, device_id=device_id, client_ip=client_ip)
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.status != OrderStatus.PENDING_PAYMENT:
@@ -194,15 +213,24 @@ def payment_create(
 
 
 def payment_apply_trade_state(*, state: TradeState, source: str) -> Payment:
-    """Apply a verified trade state; duplicates and stale states change nothing."""
+    """Apply a verified trade state; duplicates and stale states change nothing.
+
+    Duplicates are answered from an unlocked read: every state a payment can reach from
+    the one read also refuses the move (the table only goes forward for gateway outcomes:
+    succeeded, failed, cancelled), so a refused move stays refused and needs no lock.
+    Anything else takes the row lock and decides again on the locked row.
+    """
+    target = OUTCOME_STATUS.get(state.outcome)
+    seen = Payment.objects.filter(reference=state.reference).first()
+    if seen is None:
+        raise NotificationRejected(f"unknown payment {state.reference}")
+    if target is None or not can_transition(PAYMENT_TRANSITIONS, seen.status, target):
+        return seen
     with transaction.atomic():
-        found = Payment.objects.filter(reference=state.reference).first()
-        if found is None:
-            raise NotificationRejected(f"unknown payment {state.reference}")
-        payment = locks.lock_payment(found.pk)
-        target = OUTCOME_STATUS.get(state.outcome)
-        if target is None or not can_transition(PAYMENT_TRANSITIONS, payment.status, target):
+        payment = locks.lock_payment_by_reference(state.reference)
+        if not can_transition(PAYMENT_TRANSITIONS, payment.status, target):
             return payment
+        also_save: tuple[str, ...] = ()
         if target == PaymentStatus.SUCCEEDED:
             if state.amount is not None and state.amount != payment.amount:
                 raise NotificationRejected(
@@ -210,8 +238,8 @@ def payment_apply_trade_state(*, state: TradeState, source: str) -> Payment:
                 )
             payment.provider_transaction_id = state.transaction_id
             payment.paid_at = timezone.now()
-            payment.save(update_fields=["provider_transaction_id", "paid_at", "updated_at"])
-        transition_payment(payment=payment, target=target, source=source)
+            also_save = ("provider_transaction_id", "paid_at")
+        transition_payment(payment=payment, target=target, source=source, also_save=also_save)
         if target == PaymentStatus.SUCCEEDED:
             _settle_order(payment)
     return payment

@@ -104,6 +104,7 @@ def _since(days: int) -> dict[str, Any]:
 
 def _counts() -> dict[str, Any]:
     return {
+        "views": {"filter": {"term": {"kind": "view"}}},
         "shares": {"filter": {"term": {"kind": "share"}}},
         "clicks": {"filter": {"term": {"kind": "click"}}},
         "orders": {
@@ -146,7 +147,12 @@ def share_funnel(*, days: int, by: str) -> list[dict[str, Any]]:
         {
             "size": 0,
             "query": {
-                "bool": {"filter": [_since(days), {"terms": {"kind": ["share", "click", "order"]}}]}
+                "bool": {
+                    "filter": [
+                        _since(days),
+                        {"terms": {"kind": ["view", "share", "click", "order"]}},
+                    ]
+                }
             },
             "aggs": {
                 "keys": {
@@ -164,6 +170,7 @@ def share_funnel(*, days: int, by: str) -> list[dict[str, Any]]:
         rows.append(
             {
                 **dict(zip(fields, (str(k) for k in keys), strict=True)),
+                "views": int(b["views"]["doc_count"]),
                 "shares": int(b["shares"]["doc_count"]),
                 "clicks": int(b["clicks"]["doc_count"]),
                 "orders": int(b["orders"]["doc_count"]),

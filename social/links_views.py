@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -19,10 +20,21 @@ from social.models import ShareLink
 from social.selectors import link_preview
 from social.services.clicks import is_bot, share_click_record
 from social.services.links import UTM_KEYS
+from social.services.referral import REFERRAL_COOKIE, VISITOR_COOKIE
 
-VISITOR_COOKIE = "lh_vid"
-REFERRAL_COOKIE = "lh_ref"
 VISITOR_MAX_AGE = 365 * 24 * 3600
+
+
+def set_visitor_cookie(response: HttpResponseBase, visitor: str, *, secure: bool) -> None:
+    """The first-party visitor id (one year): clicks, views and posts are de-duplicated by it."""
+    response.set_cookie(
+        VISITOR_COOKIE,
+        visitor,
+        max_age=VISITOR_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=secure,
+    )
 
 
 def _client_ip(request: HttpRequest) -> str:
@@ -64,14 +76,7 @@ def share_redirect(request: HttpRequest, code: str) -> HttpResponse:
         )
     response = HttpResponseRedirect(target_url)
     secure = request.is_secure()
-    response.set_cookie(
-        VISITOR_COOKIE,
-        visitor,
-        max_age=VISITOR_MAX_AGE,
-        httponly=True,
-        samesite="Lax",
-        secure=secure,
-    )
+    set_visitor_cookie(response, visitor, secure=secure)
     response.set_cookie(
         REFERRAL_COOKIE,
         link.code,

@@ -127,12 +127,29 @@ class AnalyticsEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     amount = models.BigIntegerField(default=0)  #: sales for orders, minor units
+    #: views only: the first-party visitor cookie, for de-duplication
+    visitor = models.CharField(max_length=64, blank=True)
+    #: views only: ``epoch // SOCIAL_VIEW_DEDUP_SECONDS``; with the unique constraint it
+    #: keeps two concurrent first views of one visitor from both counting
+    dedup_bucket = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["kind", "created_at"]),
             models.Index(fields=["sharer", "kind"]),
+            models.Index(
+                fields=["visitor", "target_kind", "target_id", "created_at"],
+                condition=models.Q(kind="view"),
+                name="social_view_dedup_idx",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visitor", "target_kind", "target_id", "dedup_bucket"],
+                condition=models.Q(kind="view"),
+                name="social_one_view_per_visitor_window",
+            )
         ]
 
 

@@ -85,6 +85,10 @@ def sharer_statement(*, sharer: User) -> dict[str, Any]:
     }
 
 
+#: The funnel's steps, in order.
+FUNNEL_KINDS = ("view", "share", "click", "order")
+
+
 def _since(days: int) -> Any:
     return timezone.now() - timedelta(days=days)
 
@@ -113,14 +117,13 @@ def _top_sharers_orm(*, days: int, limit: int = 10) -> list[dict[str, Any]]:
 
 
 def _share_funnel_orm(*, days: int, by: str) -> list[dict[str, Any]]:
-    """share -> click -> order counts (and sales) per platform or per target."""
+    """view -> share -> click -> order counts (and sales) per platform or per target."""
     keys = ["platform"] if by == "platform" else ["target_kind", "target_id"]
     rows = (
-        AnalyticsEvent.objects.filter(
-            created_at__gte=_since(days), kind__in=["share", "click", "order"]
-        )
+        AnalyticsEvent.objects.filter(created_at__gte=_since(days), kind__in=FUNNEL_KINDS)
         .values(*keys)
         .annotate(
+            views=Count("pk", filter=Q(kind="view")),
             shares=Count("pk", filter=Q(kind="share")),
             clicks=Count("pk", filter=Q(kind="click")),
             orders=Count("pk", filter=Q(kind="order")),

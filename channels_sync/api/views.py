@@ -16,6 +16,7 @@ from channels_sync.selectors import connection_health, connections_health
 from channels_sync.services.dead_letters import dead_letters_retry
 from channels_sync.services.reconcile import orders_reconcile
 from channels_sync.services.webhooks import webhook_receive
+from channels_sync.states import BreakerState
 from hub.api import acting_user, get_or_404
 from oms.api.permissions import IsMerchantAdmin
 
@@ -32,10 +33,15 @@ class HealthOut(serializers.Serializer):
     queue_depth = serializers.IntegerField()
     order_pushes_pending = serializers.IntegerField()
     error_rate = serializers.FloatField()
+    recent_error_rate = serializers.FloatField()
     throttled_calls = serializers.IntegerField()
     dead_letters = serializers.IntegerField()
     last_reconcile_at = serializers.DateTimeField(allow_null=True)
     last_reconcile_report = serializers.DictField(child=serializers.IntegerField())
+    breaker_state = serializers.ChoiceField(choices=BreakerState.choices)
+    breaker_failures = serializers.IntegerField()
+    breaker_opened_at = serializers.DateTimeField(allow_null=True)
+    breaker_retry_at = serializers.DateTimeField(allow_null=True)
 
 
 class WebhookReceiveApi(APIView):
@@ -70,7 +76,7 @@ class ConnectionHealthListApi(APIView):
 
 
 class ConnectionRetryApi(APIView):
-    """Requeue every dead letter of one connection."""
+    """Requeue every dead letter of one connection; an open breaker probes at once."""
 
     permission_classes = [IsMerchantAdmin]
 

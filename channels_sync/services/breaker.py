@@ -162,14 +162,22 @@ def breaker_record(
                     changes["breaker_opened_at"] = now
             else:
                 changes.update(
-                    breaker_trips=0, breaker_retry_at=None, breaker_opened_at=None, breaker_failures=0
+                    breaker_trips=0,
+                    breaker_retry_at=None,
+                    breaker_opened_at=None,
+                    breaker_failures=0,
                 )
                 _flush_queues(connection_id)
             audit_record(
                 kind=f"sync.breaker_{target}",
                 aggregate_type="sync_connection",
                 aggregate_id=connection_id,
-                payload={"from": state, "to": str(target), "failures": failures, "error": error[:200]},
+                payload={
+                    "from": state,
+                    "to": str(target),
+                    "failures": failures,
+                    "error": error[:200],
+                },
             )
         Connection.objects.filter(pk=connection_id).update(**changes)
     return str(target)

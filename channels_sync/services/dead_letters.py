@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from channels_sync.models import Connection, DeadLetter, OrderPush, WebhookDelivery
+from channels_sync.services.breaker import breaker_probe_now
 from channels_sync.services.stock_push import pending_mark
 from channels_sync.states import DeliveryStatus, PushStatus
 from hub.kernel.audit import audit_record
@@ -13,10 +14,15 @@ from hub.kernel.effects import after_commit
 
 
 def dead_letters_retry(*, connection: Connection, actor_id: int | None) -> int:
-    """Give every unretried dead letter a fresh set of attempts; returns how many."""
+    """Give every unretried dead letter a fresh set of attempts; returns how many.
+
+    An open circuit breaker is told to probe at the next push instead of at the end of
+    its cool-down: the seller pressing "retry" usually knows the marketplace is back.
+    """
     from channels_sync import events
 
     with transaction.atomic():
+        breaker_probe_now(connection=connection)
         letters = list(
             DeadLetter.objects.select_for_update().filter(connection=connection, retried_at=None)
         )

@@ -10,9 +10,10 @@ from django.utils import timezone
 from channels_sync.connectors.base import Tracking
 from channels_sync.errors import RateLimited, RemoteError
 from channels_sync.models import Connection, DeadLetter, ExternalOrder, OrderPush
+from channels_sync.services.breaker import breaker_allow, breaker_record
 from channels_sync.services.connections import connector_of
 from channels_sync.services.retry import MAX_ATTEMPTS, backoff_seconds
-from channels_sync.states import PushKind, PushStatus
+from channels_sync.states import BreakerState, PushKind, PushStatus
 from oms.models import Order
 from oms.states import FulfilmentStatus, OrderStatus
 
@@ -83,7 +84,13 @@ def order_push_due(*, limit: int = 100) -> int:
 
 
 def _send(push: OrderPush) -> int:
+    gate = breaker_allow(connection_id=push.connection_id)
     connection = Connection.objects.get(pk=push.connection_id)
+    if gate == "wait":
+        # The marketplace is down: wait for its probe without spending an attempt.
+        retry_at = connection.breaker_retry_at or timezone.now()
+        OrderPush.objects.filter(pk=push.pk).update(next_attempt_at=retry_at)
+        return 0
     connector = connector_of(connection)
     try:
         if push.kind == PushKind.FULFILMENT:
@@ -97,11 +104,27 @@ def _send(push: OrderPush) -> int:
                 external_order_id=push.external_order_id, reason="cancelled by the seller"
             )
     except RateLimited as limited:
+        breaker_record(connection_id=connection.pk, throttled=1)
         OrderPush.objects.filter(pk=push.pk).update(
             next_attempt_at=timezone.now() + timedelta(seconds=limited.retry_after)
         )
         return 0
     except RemoteError as error:
+        state = breaker_record(
+            connection_id=connection.pk,
+            failed=int(error.retryable),
+            rejected=int(not error.retryable),
+            error=error.message,
+        )
+        if error.retryable and (gate == "probe" or state != BreakerState.CLOSED):
+            # An outage, not this push: it waits for the breaker, attempts untouched.
+            retry_at = Connection.objects.values_list("breaker_retry_at", flat=True).get(
+                pk=connection.pk
+            )
+            OrderPush.objects.filter(pk=push.pk).update(
+                last_error=error.message[:500], next_attempt_at=retry_at or timezone.now()
+            )
+            return 0
         attempts = push.attempts + 1
         if not error.retryable or attempts >= MAX_ATTEMPTS:
             with transaction.atomic():
@@ -123,5 +146,6 @@ def _send(push: OrderPush) -> int:
                 next_attempt_at=timezone.now() + timedelta(seconds=backoff_seconds(attempts)),
             )
         return 0
+    breaker_record(connection_id=connection.pk, ok=1)
     OrderPush.objects.filter(pk=push.pk).update(status=PushStatus.DONE, attempts=push.attempts + 1)
     return 1

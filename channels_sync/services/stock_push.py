@@ -200,7 +200,11 @@ def _push_connection_due(*, connection_id: int, budget: int, report: PushReport)
         budget -= len(rows)
         report.connections.add(connection.pk)
         state = _push_rows(
-            connection=connection, connector=connector, rows=rows, report=report, probe=gate == "probe"
+            connection=connection,
+            connector=connector,
+            rows=rows,
+            report=report,
+            probe=gate == "probe",
         )
         if state != BreakerState.CLOSED:
             break  # throttled (wait for the platform) or the breaker is open
@@ -269,7 +273,9 @@ def _push_rows(
     now = timezone.now()
     quantities = {u.sku: u.quantity for u in updates}
     done = [(by_sku[o.sku], quantities[o.sku]) for o in ok]
-    lag_ms = max((int((now - r.first_changed_at).total_seconds() * 1000) for r, _ in done), default=None)
+    lag_ms = max(
+        (int((now - r.first_changed_at).total_seconds() * 1000) for r, _ in done), default=None
+    )
     state = breaker_record(
         connection_id=connection.pk,
         ok=len(ok),
@@ -289,7 +295,9 @@ def _push_rows(
             # Someone else changed it there: learn its value, set ours again at once.
             if outcome.error.actual is not None:
                 _remember(connection, row.variant_id, outcome.error.actual)
-            _retry_or_bury(connection=connection, row=row, error=outcome.error, sku=outcome.sku, delay_s=0)
+            _retry_or_bury(
+                connection=connection, row=row, error=outcome.error, sku=outcome.sku, delay_s=0
+            )
         elif outcome.error.retryable and (probe or state != BreakerState.CLOSED):
             # The platform is down, not this SKU: the change waits for the breaker
             # without spending one of its attempts (an outage never dead-letters it).

@@ -18,6 +18,7 @@ from checkout.models import Address, Cart
 from checkout.pricing import Quote
 from hub.api import CREATED, acting_user, get_or_404, run_idempotently
 from oms.models import Location, Order, SalesChannel
+from social.services.referral import referral_claim_for_checkout
 
 DEFAULT_SALES_CHANNEL = "web"
 
@@ -188,6 +189,7 @@ class CheckoutCartView(APIView):
         user = acting_user(request)
         data = CheckoutIn(data=request.data)
         data.is_valid(raise_exception=True)
+        referral_claim_for_checkout(user=user, cookies=request.COOKIES)  # share attribution
 
         def work() -> tuple[int, dict[str, Any]]:
             order, quote = services.checkout_from_cart(
@@ -213,6 +215,7 @@ class CheckoutHoldView(APIView):
         user = acting_user(request)
         data = self.CheckoutHoldIn(data=request.data)
         data.is_valid(raise_exception=True)
+        referral_claim_for_checkout(user=user, cookies=request.COOKIES)  # share attribution
 
         def work() -> tuple[int, dict[str, Any]]:
             order, quote = services.checkout_from_hold(

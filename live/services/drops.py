@@ -13,6 +13,7 @@ per-buyer limit, idempotent retries):
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -427,95 +428,134 @@ def drop_claims_drain(*, drop_id: int, consumer: str | None = None, rounds: int 
 def drop_claims_materialise(*, drop: Drop, takes: list[StreamTake]) -> list[DropClaim]:
     """Make Redis takes durable: claim rows and their oms holds, in one transaction.
 
-    Idempotent per (drop, buyer, key): claims that exist already are locked and left
-    alone unless still pending. Takes whose units the stock does not have are rejected
-    and their units given back to the quota (Redis first, idempotent per claim token).
+    Idempotent per (drop, buyer, key): takes that already have a claim are left alone
+    (a pending one, left by an older drainer, is finished). New claims are inserted with
+    their final state after the hold batch; the unique (drop, buyer, key) constraint
+    makes a concurrent drainer of the same entries fail and roll back everything it
+    wrote (holds included), and its retry finds the claims. Takes whose units were given
+    back already (a crash after the give-back) are rejected without trying again.
     """
     if not takes:
         return []
+    for attempt in range(2):
+        try:
+            return _materialise(drop, takes)
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _materialise(drop: Drop, takes: list[StreamTake]) -> list[DropClaim]:
     wanted = {(t.buyer_id, t.key): t for t in takes}
     with transaction.atomic():
-        DropClaim.objects.bulk_create(
-            [
-                DropClaim(
-                    drop=drop,
-                    buyer_id=t.buyer_id,
-                    key=t.key,
-                    variant_id=t.variant_id,
-                    quantity=t.quantity,
-                    status=ClaimStatus.PENDING,
-                )
-                for t in wanted.values()
-            ],
-            ignore_conflicts=True,
-        )
-        claims = [
-            claim
-            for claim in DropClaim.objects.select_for_update()
+        existing = {
+            (c.buyer_id, c.key): c
+            for c in DropClaim.objects.select_for_update()
             .filter(
                 drop=drop, buyer_id__in={b for b, _k in wanted}, key__in={k for _b, k in wanted}
             )
             .order_by("pk")
-            if (claim.buyer_id, claim.key) in wanted
-        ]
-        pending = [c for c in claims if c.status == ClaimStatus.PENDING]
-        if not pending:
-            return claims
-        results = hold_create_many(
-            sales_channel=drop.show.sales_channel,
-            requests=[
-                HoldRequest(
-                    quantities={c.variant_id: c.quantity},
-                    owner_id=c.buyer_id,
-                    reference=f"live-drop:{drop.pk}",
-                )
-                for c in pending
-            ],
-            kind=Hold.Kind.LIVE_DROP,
-            ttl_seconds=drop.hold_seconds,
-        )
-        notices: list[dict[str, Any]] = []
-        skus = dict(
-            ProductVariant.objects.filter(pk__in={c.variant_id for c in pending}).values_list(
-                "pk", "sku"
+            if (c.buyer_id, c.key) in wanted
+        }
+        todo = [
+            existing.get(ident)
+            or DropClaim(
+                drop=drop, buyer_id=t.buyer_id, key=t.key, variant_id=t.variant_id,
+                quantity=t.quantity, status=ClaimStatus.PENDING,
             )
+            for ident, t in wanted.items()
+            if ident not in existing or existing[ident].status == ClaimStatus.PENDING
+        ]  # fmt: skip
+        if not todo:
+            return list(existing.values())
+        given = (
+            quota.given_back(drop_id=drop.pk, tokens=[_token(c) for c in todo])
+            if quota.enabled()
+            else set()
         )
-        for claim, result in zip(pending, results, strict=True):
+        trying = [c for c in todo if _token(c) not in given]
+        results: list[Hold | OutOfStock] = []
+        if trying:
+            results = hold_create_many(
+                sales_channel=drop.show.sales_channel,
+                requests=[
+                    HoldRequest(
+                        quantities={c.variant_id: c.quantity},
+                        owner_id=c.buyer_id,
+                        reference=f"live-drop:{drop.pk}",
+                    )
+                    for c in trying
+                ],
+                kind=Hold.Kind.LIVE_DROP,
+                ttl_seconds=drop.hold_seconds,
+            )
+        outcome: dict[tuple[int, str], Hold | OutOfStock] = {
+            (c.buyer_id, c.key): r for c, r in zip(trying, results, strict=True)
+        }
+        gone = OutOfStock("the units of this buy were given back")
+        for claim in todo:
+            result = outcome.get((claim.buyer_id, claim.key), gone)
+            target = ClaimStatus.HELD if isinstance(result, Hold) else ClaimStatus.REJECTED
+            require_transition(
+                CLAIM_TRANSITIONS, aggregate="claim", current=claim.status, target=target
+            )
+            claim.status = target
             if isinstance(result, Hold):
-                require_transition(
-                    CLAIM_TRANSITIONS, aggregate="claim", current=claim.status, target="held"
-                )
-                claim.hold, claim.status = result, ClaimStatus.HELD
-                notices.append(
-                    events.private_event(
-                        claim.buyer_id, "hold", drop=drop.pk, key=claim.key, hold=result.token,
-                        sku=skus[claim.variant_id], quantity=claim.quantity,
-                        expires_at=result.expires_at.isoformat(),
-                    )
-                )  # fmt: skip
+                claim.hold = result
             else:
-                # Redis first, idempotently: a crash before commit leaves the claim
-                # pending, and the retry's give-back is a no-op.
-                quota.give_back(
-                    drop_id=drop.pk,
-                    buyer_id=claim.buyer_id,
-                    quantity=claim.quantity,
-                    token=f"{claim.buyer_id}:{claim.key}",
+                claim.reason = result.message[:200]
+        fresh = [c for c in todo if c.pk is None]
+        for claim in todo:
+            if claim.pk is not None:  # pending, left by an older drainer: rare
+                claim.save(update_fields=["status", "hold", "reason"])
+        # Inserting the claims takes ownership of the takes (unique per key): only then
+        # are refused units given back, so two drainers can never both give back.
+        DropClaim.objects.bulk_create(fresh, batch_size=500)
+        refused = [c for c in todo if c.status == ClaimStatus.REJECTED and _token(c) not in given]
+        for claim in refused:
+            quota.give_back(
+                drop_id=drop.pk, buyer_id=claim.buyer_id, quantity=claim.quantity,
+                token=_token(claim),
+            )  # fmt: skip
+        _confirm(drop, todo, outcome)
+    return list(existing.values()) + fresh
+
+
+def _token(claim: DropClaim) -> str:
+    """The give-back token of a claim (Redis ``given`` set): one give-back per take."""
+    return f"{claim.buyer_id}:{claim.key}"
+
+
+def _confirm(
+    drop: Drop, claims: list[DropClaim], outcome: dict[tuple[int, str], Hold | OutOfStock]
+) -> None:
+    """Private confirmations to the buyers, sent together after commit."""
+    skus = dict(
+        ProductVariant.objects.filter(pk__in={c.variant_id for c in claims}).values_list(
+            "pk", "sku"
+        )
+    )
+    notices: list[dict[str, Any]] = []
+    for claim in claims:
+        result = outcome.get((claim.buyer_id, claim.key))
+        if isinstance(result, Hold):
+            notices.append(
+                events.private_event(
+                    claim.buyer_id, "hold", drop=drop.pk, key=claim.key, hold=result.token,
+                    sku=skus[claim.variant_id], quantity=claim.quantity,
+                    expires_at=result.expires_at.isoformat(),
                 )
-                require_transition(
-                    CLAIM_TRANSITIONS, aggregate="claim", current=claim.status, target="rejected"
+            )  # fmt: skip
+        else:
+            notices.append(
+                events.private_event(
+                    claim.buyer_id, "buy.failed", drop=drop.pk, key=claim.key,
+                    code=OutOfStock.code, message=claim.reason,
                 )
-                claim.status, claim.reason = ClaimStatus.REJECTED, result.message[:200]
-                notices.append(
-                    events.private_event(
-                        claim.buyer_id, "buy.failed", drop=drop.pk, key=claim.key,
-                        code=result.code, message=result.message,
-                    )
-                )  # fmt: skip
-        DropClaim.objects.bulk_update(pending, ["status", "hold", "reason"], batch_size=500)
-        code = drop.show.code
-        after_commit(lambda: _broadcast_all(code, notices))
-    return claims
+            )  # fmt: skip
+    code = drop.show.code
+    after_commit(lambda: _broadcast_all(code, notices))
 
 
 def _claim_move(claim: DropClaim, target: str, *, reason: str = "") -> None:
@@ -529,8 +569,9 @@ def _broadcast_all(code: str, payloads: list[dict[str, Any]]) -> None:
     """Publish a batch's private confirmations through one event loop, not one per buyer."""
 
     async def send() -> None:
-        for payload in payloads:
-            await events.broadcast_async(code, payload)
+        for start in range(0, len(payloads), 100):  # concurrent publishes, pipelined
+            chunk = payloads[start : start + 100]
+            await asyncio.gather(*(events.broadcast_async(code, p) for p in chunk))
 
     if payloads:
         async_to_sync(send)()

@@ -3,13 +3,17 @@
 Each video frame carries a frame counter and its wall-clock capture time as a grid of
 black/white 16 px blocks at the top-left, which survive H.264 compression; a checker
 reading HLS segments recovers them with ``read_stamp`` and computes glass-to-glass
-latency. Used by the tests, the benchmark and for demos without a camera.
+latency. ``PartDecoder`` is the checker's player: it decodes LL-HLS parts (fMP4 fragments) in
+order with one decoder, as a player does. Used by the tests, the benchmark and for
+demos without a camera.
 """
 
 from __future__ import annotations
 
 import asyncio
 import fractions
+import io
+import re
 import time
 
 import av
@@ -99,3 +103,48 @@ class ToneAudioTrack(MediaStreamTrack):
         frame.pts = self._samples
         frame.time_base = fractions.Fraction(1, AUDIO_RATE)
         return frame
+
+
+class PartDecoder:
+    """Decodes a rendition's fMP4 parts or segments in order, like a player's decoder.
+
+    A part that does not start with an IDR decodes only after the parts before it, so
+    one H.264 decoder is kept across calls (single-threaded: no frame of delay).
+    """
+
+    def __init__(self, init: bytes) -> None:
+        self.init = init
+        self._codec: av.CodecContext | None = None
+
+    def frames(self, media: bytes) -> list[av.VideoFrame]:
+        out: list[av.VideoFrame] = []
+        with av.open(io.BytesIO(self.init + media)) as container:
+            stream = container.streams.video[0]
+            if self._codec is None:
+                codec = av.CodecContext.create("h264", "r")
+                codec.extradata = stream.codec_context.extradata
+                codec.thread_count = 1
+                self._codec = codec
+            for packet in container.demux(stream):
+                if packet.size:
+                    out.extend(self._codec.decode(packet))  # type: ignore[arg-type]
+        return out
+
+
+_ATTR = re.compile(r'([A-Z-]+)=("[^"]*"|[^,]*)')
+
+
+def playlist_entries(text: str) -> tuple[int, list[tuple[int, str, float]], list[str]]:
+    """(media sequence, parts as (msn, uri, duration), segment uris) of a media playlist."""
+    sequence = 0
+    parts: list[tuple[int, str, float]] = []
+    segments: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
+            sequence = int(line.split(":")[1])
+        elif line.startswith("#EXT-X-PART:"):
+            attrs = {k: v.strip('"') for k, v in _ATTR.findall(line)}
+            parts.append((sequence + len(segments), attrs["URI"], float(attrs["DURATION"])))
+        elif line and not line.startswith("#"):
+            segments.append(line)
+    return sequence, parts, segments

@@ -11,5 +11,7 @@ urlpatterns = [
     path("sign-in/wechat/", views.WeChatAuthorizeView.as_view(), name="wechat-authorize"),
     path("sign-in/wechat/callback/", views.WeChatCallbackView.as_view(), name="wechat-callback"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("risk/", views.RiskReviewListView.as_view(), name="risk-reviews"),
+    path("blocklist/", views.BlocklistView.as_view(), name="blocklist"),
     path("risk/<str:number>/", views.RiskDecideView.as_view(), name="risk-decide"),
 ]

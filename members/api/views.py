@@ -22,8 +22,9 @@ from hub.kernel.ids import opaque_token
 from hub.kernel.roles import user_is_merchant_admin
 from members import signin
 from members.errors import SignInFailed
-from members.models import PointsEntry, RiskAssessment
-from members.risk import risk_decide
+from members.models import BlocklistEntry, PointsEntry, RiskAssessment
+from members.risk import InvalidRiskInput, blocklist_add, risk_decide
+from members.selectors import blocklist_entries, risk_reviews
 from members.services import member_tier, points_balance
 from oms.models import Order
 
@@ -158,6 +159,74 @@ class RiskDecideView(APIView):
         return Response(
             {"order": number, "status": assessment.status, "reasons": assessment.reasons}
         )
+
+
+def _review(assessment: RiskAssessment) -> dict[str, Any]:
+    order = assessment.order
+    return {
+        "order": order.number,
+        "status": assessment.status,
+        "reasons": assessment.reasons,
+        "order_status": order.status,
+        "total_amount": order.total_amount,
+        "currency": order.currency,
+        "customer": order.customer.username if order.customer else None,
+        "device_id": assessment.device_id,
+        "client_ip": assessment.client_ip,
+        "decided_by": assessment.decided_by.username if assessment.decided_by else None,
+        "created_at": assessment.created_at,
+    }
+
+
+class RiskReviewListView(APIView):
+    """Staff: the orders waiting for a risk decision (or decided ones), with the reasons."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        _staff(request)
+        status = request.query_params.get("status", RiskAssessment.Status.FLAGGED)
+        if status not in RiskAssessment.Status.values:
+            raise InvalidRiskInput(
+                f"status must be one of {', '.join(RiskAssessment.Status.values)}"
+            )
+        reviews = risk_reviews(status=status)[:200]
+        return Response({"status": status, "results": [_review(a) for a in reviews]})
+
+
+class BlocklistView(APIView):
+    """Staff: list and add blocklist entries (user, phone, device, IP, address)."""
+
+    class BlocklistIn(serializers.Serializer[Any]):
+        kind = serializers.ChoiceField(choices=BlocklistEntry.Kind.values)
+        value = serializers.CharField(max_length=400)
+        reason = serializers.CharField(max_length=200, required=False, default="")
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        _staff(request)
+        kind = request.query_params.get("kind", "")
+        entries = blocklist_entries(kind=kind)[:500]
+        return Response(
+            {
+                "results": [
+                    {
+                        "kind": e.kind,
+                        "value": e.value,
+                        "reason": e.reason,
+                        "created_at": e.created_at,
+                    }
+                    for e in entries
+                ]
+            }
+        )
+
+    @extend_schema(request=BlocklistIn, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request) -> Response:
+        user = _staff(request)
+        data = self.BlocklistIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = blocklist_add(actor=user, **data.validated_data)
+        return Response({"kind": entry.kind, "value": entry.value, "reason": entry.reason}, 201)
 
 
 def _staff(request: Request) -> User:

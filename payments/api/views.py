@@ -70,9 +70,12 @@ class PaymentCreateView(APIView):
         serializer = self.PaymentCreateIn(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        order = get_or_404(Order, "order", number=data["order"], customer=user)
+        device_id = request.headers.get("X-Device-Id", "")[:64]
+        # Outside the request's transaction, so a flagged order stays flagged for staff.
+        services.payment_risk_check(order=order, device_id=device_id, client_ip=_client_ip(request))
 
         def work() -> tuple[int, dict[str, Any]]:
-            order = get_or_404(Order, "order", number=data["order"], customer=user)
             payment = services.payment_create(
                 order=order,
                 provider=data["provider"],
@@ -81,7 +84,7 @@ class PaymentCreateView(APIView):
                 client_ip=_client_ip(request),
                 openid=data["openid"],
                 return_url=data["return_url"],
-                device_id=request.headers.get("X-Device-Id", "")[:64],
+                device_id=device_id,
             )
             return CREATED, dict(PaymentOut(payment).data)
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("links/<str:code>/poster.png", views.PosterApi.as_view(), name="poster"),
     path("visitor/claim", views.VisitorClaimApi.as_view(), name="visitor-claim"),
     path("statement", views.StatementApi.as_view(), name="statement"),
+    path("views", views.PageViewApi.as_view(), name="views"),
     path("wechat/jssdk-config", wechat_views.JsSdkConfigApi.as_view(), name="wechat-jssdk"),
     path("wechat/oauth/start", wechat_views.OAuthStartApi.as_view(), name="wechat-oauth-start"),
     path(

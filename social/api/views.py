@@ -15,8 +15,9 @@ from rest_framework.views import APIView
 
 from hub.api import CREATED, acting_user, get_or_404
 from hub.kernel.errors import PermissionDenied
+from hub.kernel.ids import opaque_token
 from hub.kernel.roles import Role, user_has_role, user_is_merchant_admin
-from social.links_views import VISITOR_COOKIE
+from social.links_views import VISITOR_COOKIE, set_visitor_cookie
 from social.models import Platform, Post, ShareLink, TargetKind
 from social.posters import render_poster
 from social.selectors import (
@@ -30,6 +31,7 @@ from social.selectors import (
 )
 from social.services.clicks import visitor_claim
 from social.services.links import share_link_create
+from social.services.page_views import VIEW_TARGETS, page_view_record
 from social.services.ugc import (
     MediaIn,
     post_comment,
@@ -107,6 +109,35 @@ class VisitorClaimApi(APIView):
             visitor=request.COOKIES.get(VISITOR_COOKIE, ""), user=acting_user(request)
         )
         return Response({"claimed": claimed})
+
+
+class PageViewApi(APIView):
+    """Called by the PWA when a product or show page opens (``share`` from its URL)."""
+
+    permission_classes: list[type] = []
+    authentication_classes: list[type] = []  # anonymous beacon: no session, so no CSRF
+
+    class PageViewIn(serializers.Serializer[Any]):
+        target_kind = serializers.ChoiceField(choices=[str(t) for t in VIEW_TARGETS])
+        target_id = serializers.CharField(max_length=64)
+        share = serializers.CharField(max_length=24, required=False, default="", allow_blank=True)
+
+    @extend_schema(request=PageViewIn, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request) -> Response:
+        data = self.PageViewIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        visitor = request.COOKIES.get(VISITOR_COOKIE) or opaque_token(12)
+        outcome = page_view_record(
+            target_kind=data.validated_data["target_kind"],
+            target_id=data.validated_data["target_id"],
+            visitor=visitor,
+            user_agent=request.headers.get("User-Agent", ""),
+            share_code=data.validated_data["share"],
+        )
+        response = Response({"counted": outcome.counted, "reason": outcome.reason})
+        if request.COOKIES.get(VISITOR_COOKIE) != visitor:
+            set_visitor_cookie(response, visitor, secure=request.is_secure())
+        return response
 
 
 class StatementApi(APIView):

@@ -5,7 +5,8 @@ Rules (tested in tests/social/test_attribution.py):
   the buyer's counted clicks within the window, never a link the buyer shared;
 - only that link's sharer earns, a share of the order's merchandise (single level:
   nobody earns on the sales of people they referred), capped at 30%;
-- cancellation reverses the whole reward, returns reverse it pro rata by returned value.
+- cancellation reverses the whole reward, returns reverse it pro rata by returned value,
+  refunds pro rata by money refunded (whichever is larger; never twice).
 Both handlers are idempotent: they are driven by the outbox, delivered at least once.
 """
 
@@ -116,6 +117,13 @@ def _returned_value(order: Order) -> int:
     return sum(line.quantity_returned * line.unit_price_amount for line in order.lines.all())
 
 
+def _refunded_value(order: Order) -> int:
+    """Money refunded on the order's payments (succeeded refunds only)."""
+    from payments.selectors import payments_for_order
+
+    return sum(p.refunded_amount for p in payments_for_order(order.pk))
+
+
 def attribution_reverse(*, order_number: str) -> int:
     """Bring reversals up to what the order's state calls for; returns the amount reversed now."""
     with transaction.atomic():
@@ -137,6 +145,13 @@ def attribution_reverse(*, order_number: str) -> int:
             returned = min(_returned_value(order), subtotal)
             due = earned * returned // subtotal if subtotal else 0
             reason = f"order {order_number} returned ({returned}/{subtotal})"
+            # Money given back without a return (a goodwill refund) reverses pro rata too;
+            # a return's own refund is the same fraction, so the larger one counts once.
+            paid = order.total_amount
+            refunded = min(_refunded_value(order), paid)
+            by_refund = earned * refunded // paid if paid else 0
+            if by_refund > due:
+                due, reason = by_refund, f"order {order_number} refunded ({refunded}/{paid})"
         delta = due - reversed_so_far
         if delta <= 0:
             return 0

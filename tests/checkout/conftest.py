@@ -14,8 +14,19 @@ from tests.fixtures.commerce import (
     sandbox_enable,
     stocked,
 )
+from tests.fixtures.gateways import alipay_gateway, gateways, wechat_gateway
 
-__all__ = ["coupon_10pct", "give_points", "gold", "home", "rates", "stocked"]
+__all__ = [
+    "alipay_gateway",
+    "coupon_10pct",
+    "gateways",
+    "give_points",
+    "gold",
+    "home",
+    "rates",
+    "stocked",
+    "wechat_gateway",
+]
 
 
 @pytest.fixture(autouse=True)

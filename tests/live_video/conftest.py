@@ -73,8 +73,7 @@ def _database_url() -> str:
     return f"postgres://{auth}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@pytest.fixture
-def media_worker(transactional_db: None, media_dirs: Path) -> Iterator[subprocess.Popen[bytes]]:
+def start_media_worker(**extra_env: str) -> subprocess.Popen[bytes]:
     """``manage.py run_media_worker`` as its own process, on this test's database."""
     env = {
         **os.environ,
@@ -83,13 +82,10 @@ def media_worker(transactional_db: None, media_dirs: Path) -> Iterator[subproces
         "LIVEHUB_MEDIA_WORKER_SOCKET": settings.LIVEHUB_MEDIA_WORKER_SOCKET,
         "LOG_LEVEL": "WARNING",
         "LIVEHUB_VIDEO_WHEP_SEATS": "1",
+        # a second rendition below the 360p test pattern: the ladder, cheaply
+        "LIVEHUB_VIDEO_LOW_HEIGHT": "240",
+        **extra_env,
     }
-    if settings.REDIS_URL:
-        import redis
-
-        client = redis.Redis.from_url(settings.REDIS_URL)
-        client.delete(transport.requests_key())  # nothing left from an earlier run
-        client.close()
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "run_media_worker"], env=env, cwd=ROOT
     )
@@ -97,16 +93,34 @@ def media_worker(transactional_db: None, media_dirs: Path) -> Iterator[subproces
     while True:
         try:
             transport.worker_request({"op": "ping"}, timeout=2)
-            break
+            return process
         except MediaWorkerUnavailable:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
                 raise
             time.sleep(0.2)
-    yield process
+
+
+def stop_media_worker(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
     process.terminate()
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@pytest.fixture
+def media_worker(transactional_db: None, media_dirs: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A real media worker process on the test database (fresh request queue)."""
+    if settings.REDIS_URL:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        client.delete(transport.requests_key())  # nothing left from an earlier run
+        client.close()
+    process = start_media_worker()
+    yield process
+    stop_media_worker(process)

@@ -2,51 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from django.contrib.auth.models import User
-from pytest_django.fixtures import Settings as SettingsWrapper
 
 from oms.models import Location, Order, ProductVariant, SalesChannel
 from oms.services.orders import OrderLineInput, order_create
-from payments.simulators.alipay import AlipaySimulator
-from payments.simulators.wechatpay import WeChatPaySimulator
+from tests.fixtures.gateways import NOTIFY, alipay_gateway, gateways, wechat_gateway
 
-NOTIFY = "http://127.0.0.1:8000/payments/notify/{}/"
-
-
-@pytest.fixture(scope="session")
-def wechat_gateway() -> Iterator[WeChatPaySimulator]:
-    simulator = WeChatPaySimulator()
-    simulator.start()
-    yield simulator
-    simulator.stop()
-
-
-@pytest.fixture(scope="session")
-def alipay_gateway() -> Iterator[AlipaySimulator]:
-    simulator = AlipaySimulator()
-    simulator.start()
-    yield simulator
-    simulator.stop()
-
-
-@pytest.fixture
-def gateways(
-    settings: SettingsWrapper,
-    wechat_gateway: WeChatPaySimulator,
-    alipay_gateway: AlipaySimulator,
-    tmp_path: Any,
-) -> dict[str, Any]:
-    settings.LIVEHUB_PAYMENT_PROVIDERS = {
-        "sandbox": {"secret": "sandbox-test-secret"},
-        "wechatpay": wechat_gateway.merchant_config(notify_url=NOTIFY.format("wechatpay")),
-        "alipay": alipay_gateway.merchant_config(notify_url=NOTIFY.format("alipay")),
-    }
-    settings.LIVEHUB_PAYMENT_PROVIDERS_FILE = str(tmp_path / "none.json")
-    return {"wechatpay": wechat_gateway, "alipay": alipay_gateway}
+__all__ = ["NOTIFY", "alipay_gateway", "gateways", "make_order", "wechat_gateway"]
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Share analytics: top sharers, the share -> click -> order funnel, daily trend."""
+"""Share analytics: top sharers, the view -> share -> click -> order funnel, daily trend."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ def test_funnel_and_top_sharers(
             {
                 "target_kind": "product",
                 "target_id": tee_link.target_id,
+                "views": 0,
                 "shares": 1,
                 "clicks": 2,
                 "orders": 1,
@@ -58,7 +59,16 @@ def test_funnel_and_top_sharers(
     }
     funnel = api.get("/api/social/analytics/funnel", {"by": "platform"}).json()
     assert funnel == {
-        "rows": [{"platform": "wechat", "shares": 1, "clicks": 2, "orders": 1, "sales": 12900}]
+        "rows": [
+            {
+                "platform": "wechat",
+                "views": 0,
+                "shares": 1,
+                "clicks": 2,
+                "orders": 1,
+                "sales": 12900,
+            }
+        ]
     }
     top = api.get("/api/social/analytics/top-sharers").json()
     assert top == {

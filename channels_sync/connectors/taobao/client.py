@@ -1,16 +1,20 @@
 """TOP client: every call is a signed form POST to ``/router/rest``.
 
 Errors come back as ``error_response`` with HTTP 200: code 7 (``App Call Limited``) is a
-rate limit whose ``sub_msg`` says how long the ban lasts; ``isp.*`` sub codes are
-platform faults worth retrying; everything else is the request's fault.
+rate limit whose ``sub_msg`` says how long the ban lasts; ``isp.*`` sub codes (and code
+15/520 without an ``isv.*`` sub code) are platform faults worth retrying; everything
+else, ``isv.*`` included, is the request's fault.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import urllib.parse
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from channels_sync.connectors.base import (
@@ -41,6 +45,15 @@ TRADE_FIELDS = (
     "alipay_no,orders.outer_sku_id,orders.outer_iid,orders.num,orders.price,orders.title,"
     "orders.sku_properties_name"
 )
+
+
+#: quantity updates in flight at once per push (TOP meters calls, not connections)
+PARALLEL_CALLS = 4
+
+
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=PARALLEL_CALLS, thread_name_prefix="top-push")
 
 
 class TaobaoConnector:
@@ -88,20 +101,47 @@ class TaobaoConnector:
         return OrderPage(orders=orders, cursor=top_time(end), has_more=end < now)
 
     def push_quantities(self, updates: list[QuantityUpdate]) -> list[PushOutcome]:
-        outcomes: list[PushOutcome] = []
-        for u in updates:
+        """One ``taobao.item.quantity.update`` per SKU, up to ``PARALLEL_CALLS`` in flight.
+
+        TOP limits calls per time window, not concurrency: with calls overlapping, the
+        batch takes what the rate gate allows instead of the sum of round trips. A
+        platform failure (5xx, unreachable, ``isp.*``) stops the calls not yet started;
+        they report that same error without having been sent.
+        """
+        stop = threading.Event()
+        limited: list[RateLimited] = []
+        failure: list[RemoteError] = []
+
+        def one(u: QuantityUpdate) -> PushOutcome:
+            if stop.is_set():
+                return PushOutcome(sku=u.sku, ok=False, error=failure[0] if failure else None)
             params = {"num_iid": u.external_id, "quantity": str(u.quantity), "type": "1"}
             if u.external_sub_id:
                 params["sku_id"] = u.external_sub_id
             try:
                 self._call("taobao.item.quantity.update", params)
-            except RateLimited:
-                raise  # stop the batch: the rest waits for the ban to lift
+            except RateLimited as error:
+                limited.append(error)
+                stop.set()  # the rest waits for the ban to lift
+                return PushOutcome(sku=u.sku, ok=False, error=error)
             except RemoteError as error:
-                outcomes.append(PushOutcome(sku=u.sku, ok=False, error=error))
-                continue
-            outcomes.append(PushOutcome(sku=u.sku, ok=True))
-        return outcomes
+                if error.retryable:
+                    failure.append(error)
+                    stop.set()
+                return PushOutcome(sku=u.sku, ok=False, error=error)
+            return PushOutcome(sku=u.sku, ok=True)
+
+        if len(updates) <= 1:
+            outcomes = [one(u) for u in updates]
+        else:
+            outcomes = list(_pool().map(one, updates))
+        if limited:
+            raise limited[0]
+        unsent = failure[0] if failure else RemoteError("not sent")
+        return [
+            o if o.ok or o.error is not None else PushOutcome(o.sku, False, unsent)
+            for o in outcomes
+        ]
 
     def push_fulfilment(self, *, external_order_id: str, tracking: Tracking) -> None:
         trade = self._call("taobao.trade.get", {"tid": external_order_id, "fields": "tid,status"})[
@@ -171,7 +211,10 @@ class TaobaoConnector:
             if code == 7 or sub_code.startswith("accesscontrol"):
                 match = re.search(r"(\d+)\s*more seconds", str(error.get("sub_msg", "")))
                 raise RateLimited(message, retry_after=float(match.group(1)) if match else 1.0)
-            if sub_code.startswith("isp.") or code in {15, 520}:
+            # isv.*: the caller's fault (bad id, bad state); isp.*: the platform's.
+            if not sub_code.startswith("isv.") and (
+                sub_code.startswith("isp.") or code in {15, 520}
+            ):
                 raise RemoteError(message)
             raise PermanentRemoteError(message)
         return payload

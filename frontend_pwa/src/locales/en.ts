@@ -31,12 +31,16 @@ export default {
   staffOps: {
     stopScan: 'Stop camera', cameraView: 'Camera view for scanning', scanning: 'Point the camera at the code…', scanQr: 'Scan the customer’s QR code', scanItem: 'Scan with camera',
     scanToPick: 'Pick by scanning', itemCode: 'Barcode or SKU', count: 'Count item', scannedOf: '{n} of {of} scanned', counted: '{sku}: {n} of {of}.', notOnOrder: '{code} is not on this order.', tooMany: 'All units of {sku} are already counted.', allScanned: 'All items scanned: ready to pack.',
-    rma: 'Return number (RMA)', rmaTitle: 'Return {rma} · order {order}', received: 'Return {rma} received at {store}.', restockWhich: 'Put back on this store’s shelf', inspect: 'Finish inspection', inspected: 'Return {rma} closed; {n} line(s) restocked.', notRestocked: 'not restocked',
+    orderLine: 'order line {n}', rma: 'Return number (RMA)', rmaTitle: 'Return {rma} · order {order}', received: 'Return {rma} received at {store}.', restockWhich: 'Put back on this store’s shelf', inspect: 'Finish inspection', inspected: 'Return {rma} closed; {n} line(s) restocked.', notRestocked: 'not restocked',
     returnStatus: { requested: 'Requested', received: 'Received', completed: 'Completed', cancelled: 'Cancelled' },
     onHand: 'On hand', allocated: 'Allocated', reserved: 'Reserved', free: 'Free', adjustSku: 'Adjust {sku}', adjustTitle: 'Adjust {sku} at {store}', delta: 'Change (+/−)', deltaHelp: 'Positive adds units, negative removes them.', reasonLabel: 'Reason', note: 'Note', adjust: 'Save adjustment', adjusted: '{sku}: {n} on hand now.', movements: 'Recent movements',
     reason: { count: 'Stock count correction', damaged: 'Damaged', found: 'Found', lost: 'Lost or stolen', other: 'Other' },
     syncTitle: 'Sales-channel sync', adminOnly: 'This page is for merchant admins.', state: 'State', healthy: 'Healthy', attention: 'Needs attention', disabled: 'Disabled', lastSuccess: 'Last success', never: 'never', lag: 'Lag', seconds: '{n} s', queue: 'Queue', errorRate: 'Error rate', deadLetters: 'Dead letters',
     retry: 'Retry {channel}', requeued: '{n} dead letters requeued for {channel}.', reconcile: 'Reconcile {channel}', reconciled: '{channel} reconciled.',
   },
+  buy: { title: 'Buy now: {product}', close: 'Close', left: '{n} left', limit: 'limit {n} per person', payWithin: 'Pay within', expired: 'Your reservation has expired.', reserved: 'Reserving… you will see it here in a moment.', reserve: 'Reserve', startsIn: 'Starts in {s} s', waitlist: 'Join the waitlist', waitlisted: 'You are on the waitlist.', flash: 'Flash drop: {product}', details: 'Product details', coupons: 'Coupons', claim: 'Claim', claimed: 'Claimed' },
+  share: { button: 'Share', copied: 'Link copied:' },
+  pay: { title: 'Payment', method: 'Pay with', none: 'No payment method is configured.', payWith: 'Pay now ({method})', providers: { sandbox: 'sandbox', wechatpay: 'WeChat Pay', alipay: 'Alipay' }, qrAlt: 'WeChat Pay QR code', scan: 'Scan with WeChat to pay. This page updates when the payment arrives.' },
+  push: { on: 'Notify me', off: 'Stop notifications', blocked: 'Notifications are blocked for this site in your browser settings.', orderReason: 'Get a notification when your order is ready for pick-up.', remind: 'Remind me', reminded: 'Reminder set', showReason: 'We will notify you when the show starts.' },
   errors: { generic: 'Something went wrong: {message}', offline: 'No network connection.' },
 }

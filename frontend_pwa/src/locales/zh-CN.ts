@@ -31,12 +31,16 @@ export default {
   staffOps: {
     stopScan: '关闭摄像头', cameraView: '扫码摄像画面', scanning: '请将摄像头对准条码…', scanQr: '扫描顾客二维码', scanItem: '用摄像头扫码',
     scanToPick: '扫码拣货', itemCode: '条码或 SKU', count: '计数', scannedOf: '已扫 {n} / {of}', counted: '{sku}：{n} / {of}。', notOnOrder: '{code} 不在此订单中。', tooMany: '{sku} 已全部扫完。', allScanned: '全部商品已扫码，可以打包。',
-    rma: '退货单号（RMA）', rmaTitle: '退货 {rma} · 订单 {order}', received: '退货 {rma} 已在 {store} 收货。', restockWhich: '放回本店货架', inspect: '完成检验', inspected: '退货 {rma} 已完成；{n} 行已入库。', notRestocked: '未入库',
+    orderLine: '订单行 {n}', rma: '退货单号（RMA）', rmaTitle: '退货 {rma} · 订单 {order}', received: '退货 {rma} 已在 {store} 收货。', restockWhich: '放回本店货架', inspect: '完成检验', inspected: '退货 {rma} 已完成；{n} 行已入库。', notRestocked: '未入库',
     returnStatus: { requested: '已申请', received: '已收货', completed: '已完成', cancelled: '已取消' },
     onHand: '在库', allocated: '已分配', reserved: '已预留', free: '可用', adjustSku: '调整 {sku}', adjustTitle: '调整 {store} 的 {sku}', delta: '变动（+/−）', deltaHelp: '正数为增加，负数为减少。', reasonLabel: '原因', note: '备注', adjust: '保存调整', adjusted: '{sku}：现在在库 {n}。', movements: '最近变动',
     reason: { count: '盘点更正', damaged: '损坏', found: '盘盈', lost: '丢失或被盗', other: '其他' },
     syncTitle: '销售渠道同步', adminOnly: '此页面仅供商户管理员使用。', state: '状态', healthy: '正常', attention: '需要处理', disabled: '已停用', lastSuccess: '上次成功', never: '从未', lag: '延迟', seconds: '{n} 秒', queue: '队列', errorRate: '错误率', deadLetters: '死信',
     retry: '重试 {channel}', requeued: '{channel} 已重新排队 {n} 条死信。', reconcile: '对账 {channel}', reconciled: '{channel} 已对账。',
   },
+  buy: { title: '立即购买：{product}', close: '关闭', left: '剩余 {n} 件', limit: '每人限购 {n} 件', payWithin: '请在以下时间内付款', expired: '锁定已过期。', reserved: '正在锁定…稍后在这里显示。', reserve: '锁定库存', startsIn: '{s} 秒后开抢', waitlist: '加入候补', waitlisted: '你已在候补名单中。', flash: '限时抢购：{product}', details: '商品详情', coupons: '优惠券', claim: '领取', claimed: '已领取' },
+  share: { button: '分享', copied: '链接已复制：' },
+  pay: { title: '支付', method: '支付方式', none: '尚未配置支付方式。', payWith: '立即支付（{method}）', providers: { sandbox: '沙箱', wechatpay: '微信支付', alipay: '支付宝' }, qrAlt: '微信支付二维码', scan: '请用微信扫码支付。付款到账后本页会自动更新。' },
+  push: { on: '通知我', off: '关闭通知', blocked: '浏览器设置中已禁止本站通知。', orderReason: '订单可自提时通知我。', remind: '开播提醒', reminded: '已设置提醒', showReason: '直播开始时通知你。' },
   errors: { generic: '出错了：{message}', offline: '网络不可用。' },
 }

@@ -1,6 +1,8 @@
 import { defineStore } from 'pinia'
 import { api, type Page } from '../api/client'
-import type { Order } from '../api/types'
+
+/** What POST /api/live/orders/ answers (live/api/views.py LiveOrderCreate). */
+export interface LiveOrder { order: string; status: string; total_amount: number; currency: string }
 
 export interface ShowSummary { code: string; title: string; host: string; status: string; scheduled_at: string }
 
@@ -12,8 +14,8 @@ export const useLiveStore = defineStore('live', {
       this.shows = Array.isArray(data) ? data : data.results
     },
     /** Turn a live hold into a pending-payment order at the drop price (docs/live-protocol.md). */
-    async orderFromHold(hold: string, pickupLocation: string): Promise<Order> {
-      return api<Order>('/api/live/orders/', {
+    async orderFromHold(hold: string, pickupLocation: string): Promise<LiveOrder> {
+      return api<LiveOrder>('/api/live/orders/', {
         method: 'POST',
         // one key per hold: a retry after a lost answer returns the same order
         idempotencyKey: `live-order:${hold}`,

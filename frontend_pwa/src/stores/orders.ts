@@ -10,6 +10,14 @@ export interface PlaceOrderInput {
   address?: string
 }
 
+export interface PaymentStarted {
+  reference: string
+  provider: string
+  method: string
+  status: string
+  client_payload: { redirect_url?: string; code_url?: string }
+}
+
 export const useOrdersStore = defineStore('orders', {
   state: () => ({ mine: [] as Order[], current: null as Order | null, pendingKey: '' }),
   actions: {
@@ -37,6 +45,14 @@ export const useOrdersStore = defineStore('orders', {
     },
     async cancel(number: string) {
       this.current = await api<Order>(`/api/orders/${encodeURIComponent(number)}/cancel/`, { method: 'POST', body: {} })
+    },
+    /** Start a payment with any configured provider (docs/payments.md); one key per attempt. */
+    async pay(number: string, provider: string, method: string): Promise<PaymentStarted> {
+      return api<PaymentStarted>('/api/payments/', {
+        method: 'POST',
+        idempotencyKey: newIdempotencyKey(),
+        body: { order: number, provider, method, return_url: `${location.origin}/orders/${number}` },
+      })
     },
     async payWithSandbox(number: string): Promise<string | null> {
       const payment = await api<{ client_payload: Record<string, unknown> }>('/api/payments/', {

@@ -13,6 +13,6 @@ urlpatterns = [
     ),
     path("shows/<str:show_code>/ingest", views.show_ingest, name="ingest"),
     path("shows/<str:show_code>/studio", views.studio, name="studio"),
-    path("hls/<str:media_id>/<str:session_id>/<str:name>", views.hls_file, name="hls"),
+    path("hls/<str:media_id>/<str:session_id>/<path:name>", views.hls_file, name="hls"),
     path("shows/<str:show_code>", views.show_video, name="show"),
 ]

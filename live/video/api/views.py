@@ -7,6 +7,7 @@ use the shared JSON error shape.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
@@ -23,6 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from hub.kernel.errors import DomainError, NotFound, error_body
 from hub.kernel.ids import opaque_token
 from live.video import selectors, transport
+from live.video.blocking import playlist_state, playlist_wait
 from live.video.errors import (
     MediaWorkerUnavailable,
     OfferInvalid,
@@ -36,6 +38,7 @@ from live.video.services.sessions import (
     publisher_session_open,
 )
 from live.video.services.streams import stream_ensure
+from live.video.worker.playlists import LIVE_PLAYLIST
 
 SDP_TYPE = "application/sdp"
 #: Time the web process waits for a media worker to answer an offer (ICE gathering).
@@ -45,7 +48,13 @@ _CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": "Location, Link, ETag",
 }
-_FILE_NAME = re.compile(r"^(index\.m3u8|live\.m3u8|seg\d{5}\.ts|poster\.jpg)$")
+#: the session directory: multivariant playlists, the poster (and TS segments of
+#: recordings made before fMP4); a rendition directory ``v<n>/``: its LL-HLS files
+_FILE_NAME = re.compile(
+    r"^(?:(?:index|live)\.m3u8|poster\.jpg|seg\d{5}\.ts"
+    r"|(?P<rendition>v\d/)(?:(?:index|live)\.m3u8|init\.mp4|seg\d{5,9}\.m4s"
+    r"|(?P<part>part(?P<msn>\d{5,9})\.(?P<idx>\d{1,2})\.m4s)))$"
+)
 _OPAQUE = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
 
 
@@ -242,32 +251,123 @@ def studio(request: HttpRequest, show_code: str) -> HttpResponse:
     return response
 
 
-def hls_file(request: HttpRequest, media_id: str, session_id: str, name: str) -> HttpResponseBase:
-    """Serve HLS with cache headers a CDN can use.
+async def hls_file(
+    request: HttpRequest, media_id: str, session_id: str, name: str
+) -> HttpResponseBase:
+    """Serve HLS with cache headers a CDN can use, and LL-HLS blocking reloads.
 
-    Segments never change once listed (``immutable``, a year); the live playlist changes
-    every segment (1 s); a finished playlist (``#EXT-X-ENDLIST``) is a VOD and caches
-    long; the poster refreshes every 30 s.
+    Segments, parts and init segments never change once listed (``immutable``, a year);
+    a rendition's live playlist changes with every part (1 s max-age, or held until the
+    part asked for by ``_HLS_msn``/``_HLS_part`` exists); a finished playlist
+    (``#EXT-X-ENDLIST``) is a VOD and caches long; the multivariant playlists are
+    written once; the poster refreshes every 30 s. An async view: a held request waits
+    on the event loop (``live.video.blocking``), never in a worker thread.
     """
-    if not (_OPAQUE.match(media_id) and _OPAQUE.match(session_id) and _FILE_NAME.match(name)):
-        return JsonResponse(error_body(NotFound("no such media file")), status=404)
-    path = Path(settings.MEDIA_ROOT) / "live-video" / media_id / session_id / name
-    if not path.is_file():
-        return JsonResponse(error_body(NotFound("no such media file")), status=404)
-    if name.endswith(".m3u8"):
-        body = path.read_bytes()
-        response: HttpResponseBase = HttpResponse(
-            body, content_type="application/vnd.apple.mpegurl"
-        )
-        ended = b"#EXT-X-ENDLIST" in body
-        response["Cache-Control"] = "public, max-age=86400" if ended else "public, max-age=1"
-    elif name.endswith(".ts"):
-        response = FileResponse(path.open("rb"), content_type="video/mp2t")
-        response["Cache-Control"] = "public, max-age=31536000, immutable"
+    if not (_OPAQUE.match(media_id) and _OPAQUE.match(session_id)):
+        return _not_found()
+    match = _FILE_NAME.match(name)
+    if match is None:
+        return _not_found()
+    session_dir = Path(settings.MEDIA_ROOT) / "live-video" / media_id / session_id
+    path = session_dir / name
+    if match.group("part"):
+        response = await _part_file(request, path, int(match.group("msn")), int(match.group("idx")))
+    elif name.endswith(".m3u8"):
+        response = await _playlist(request, path, rendition=bool(match.group("rendition")))
+    elif not path.is_file():
+        return _not_found()
     else:
-        response = FileResponse(path.open("rb"), content_type="image/jpeg")
-        response["Cache-Control"] = "public, max-age=30"
+        body = await asyncio.to_thread(path.read_bytes)
+        if name.endswith(".jpg"):
+            response = HttpResponse(body, content_type="image/jpeg")
+            response["Cache-Control"] = "public, max-age=30"
+        else:
+            ctype = "video/mp2t" if name.endswith(".ts") else "video/mp4"
+            response = HttpResponse(body, content_type=ctype)
+            response["Cache-Control"] = _IMMUTABLE
     response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+_IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _not_found(message: str = "no such media file") -> HttpResponse:
+    response = JsonResponse(error_body(NotFound(message)), status=404)
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _bad_request(message: str) -> HttpResponse:
+    response = JsonResponse(
+        {"error": {"code": "bad_delivery_directive", "message": message, "details": {}}},
+        status=400,
+    )
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _directive(request: HttpRequest, name: str) -> int | None:
+    raw = request.GET.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        raise ValueError(f"{name} must be a non-negative integer")
+    return int(raw)
+
+
+async def _playlist(request: HttpRequest, path: Path, *, rendition: bool) -> HttpResponse:
+    try:
+        msn = _directive(request, "_HLS_msn")
+        part = _directive(request, "_HLS_part")
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    if part is not None and msn is None:
+        return _bad_request("_HLS_part needs _HLS_msn")
+    state = playlist_state(path)
+    if state is None:
+        return _not_found()
+    blocking = msn is not None and rendition and path.name == LIVE_PLAYLIST
+    if blocking and msn is not None and not state.has(msn, part):
+        if msn > state.last_msn + 2:
+            return _bad_request("_HLS_msn is more than two segments ahead of the playlist")
+        state = await playlist_wait(path, msn=msn, part=part, timeout=_hold_seconds())
+        if state is None:
+            response = _not_found("the requested part did not appear in time")
+            response.status_code = 503
+            response["Retry-After"] = "1"
+            return response
+    response = HttpResponse(state.body, content_type="application/vnd.apple.mpegurl")
+    if state.ended:
+        response["Cache-Control"] = "public, max-age=86400"
+    elif b"#EXT-X-STREAM-INF" in state.body:
+        response["Cache-Control"] = "public, max-age=60"  # written once, at the first frame
+    elif blocking:
+        # the answer to one delivery directive never gets older: caches may keep it
+        response["Cache-Control"] = "public, max-age=6"
+    else:
+        response["Cache-Control"] = "public, max-age=1"
+    return response
+
+
+def _hold_seconds() -> float:
+    """Hold a blocking request at most three target durations (then 503, per the spec)."""
+    return 3 * max(1.0, settings.LIVEHUB_VIDEO_SEGMENT_SECONDS)
+
+
+async def _part_file(request: HttpRequest, path: Path, msn: int, index: int) -> HttpResponse:
+    """A part, held like a blocking reload when a preload hint asked for it early."""
+    if not path.is_file():
+        playlist = path.parent / LIVE_PLAYLIST
+        state = playlist_state(playlist)
+        if state is None or state.ended or msn > state.last_msn + 2:
+            return _not_found()
+        if not state.has(msn, index):
+            await playlist_wait(playlist, msn=msn, part=index, timeout=_hold_seconds())
+        if not path.is_file():
+            return _not_found()
+    response = HttpResponse(await asyncio.to_thread(path.read_bytes), content_type="video/mp4")
+    response["Cache-Control"] = _IMMUTABLE
     return response
 
 

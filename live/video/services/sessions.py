@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hub.kernel.audit import audit_record
+from hub.kernel.effects import after_commit
 from hub.kernel.errors import InvalidTransition, NotFound
 from hub.kernel.ids import opaque_token
 from live.models import Show
@@ -59,6 +61,7 @@ def publisher_session_open(*, show_code: str, stream_key: str) -> PublisherSessi
                     "another publisher is live on this show", session=active.public_id
                 )
             _end(active, reason="worker_lost", now=now)
+            after_commit(partial(_recover_later, active.public_id))
         session = PublisherSession(stream=stream, public_id=opaque_token(12), last_seen_at=now)
         try:
             with transaction.atomic():
@@ -67,6 +70,13 @@ def publisher_session_open(*, show_code: str, stream_key: str) -> PublisherSessi
             raise PublisherBusy("another publisher is live on this show") from exc
         _audit(session, "opened")
     return session
+
+
+def _recover_later(public_id: str) -> None:
+    """Finish the displaced session's playlists in a Celery worker (file work)."""
+    from live.video.tasks import publisher_session_recover
+
+    publisher_session_recover.delay(public_id)
 
 
 def _locked(public_id: str) -> PublisherSession:
@@ -105,11 +115,20 @@ def publisher_session_mark_live(*, public_id: str, media_started_at: datetime) -
     return session
 
 
-def publisher_session_heartbeat(*, public_ids: list[str]) -> int:
-    """A worker says these sessions are still alive; returns how many rows it touched."""
-    return PublisherSession.objects.filter(
-        public_id__in=public_ids, status__in=ACTIVE_STATUSES
-    ).update(last_seen_at=timezone.now())
+def publisher_session_heartbeat(*, public_ids: list[str]) -> list[str]:
+    """A worker says these sessions are still alive; returns those that still are.
+
+    A session missing from the answer was ended elsewhere (its heartbeat went stale and
+    it was recovered as orphaned): the worker stops it rather than write on.
+    """
+    with transaction.atomic():
+        active = list(
+            PublisherSession.objects.filter(
+                public_id__in=public_ids, status__in=ACTIVE_STATUSES
+            ).values_list("public_id", flat=True)
+        )
+        PublisherSession.objects.filter(public_id__in=active).update(last_seen_at=timezone.now())
+    return active
 
 
 def _end(session: PublisherSession, *, reason: str, now: datetime) -> None:

@@ -156,8 +156,10 @@ class MediaPlaylist:
         self.ended = False
 
     def write_init(self, data: bytes) -> None:
+        """The init segment, and a first live playlist (no part yet, a hint for the first)."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
         _write_atomic(self.out_dir / INIT, data)
+        self._write_live()
 
     def add_part(
         self, data: bytes, *, start: float, duration: float, next_starts_segment: bool

@@ -23,6 +23,7 @@ from django.db import close_old_connections
 
 from hub.kernel.ids import opaque_token
 from live.video import transport
+from live.video.services.recovery import sessions_recover_orphans
 from live.video.services.sessions import (
     publisher_session_end,
     publisher_session_heartbeat,
@@ -138,6 +139,12 @@ class MediaWorker:
 
     # --- serving ------------------------------------------------------------------------
     async def serve(self, *, ready: asyncio.Event | None = None) -> None:
+        try:  # a worker that died before us left sessions without an end: finish them
+            recovered = await _db(sessions_recover_orphans)()
+            if recovered:
+                logger.info("recovered orphaned sessions", extra={"sessions": recovered})
+        except Exception:
+            logger.exception("orphan recovery failed")
         heartbeat = asyncio.ensure_future(self._heartbeat())
         try:
             if settings.REDIS_URL:
@@ -156,10 +163,16 @@ class MediaWorker:
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             if self.sessions:
+                sent = list(self.sessions)
                 try:
-                    await _db(publisher_session_heartbeat)(public_ids=list(self.sessions))
+                    active = await _db(publisher_session_heartbeat)(public_ids=sent)
                 except Exception:
                     logger.exception("heartbeat failed")
+                    continue
+                for public_id in set(sent) - set(active):
+                    session = self.sessions.get(public_id)
+                    if session is not None:  # recovered as orphaned meanwhile: stop writing
+                        await session.end("ended_elsewhere")
 
     async def _serve_socket(self, ready: asyncio.Event | None) -> None:
         path = transport.socket_path()
