@@ -270,7 +270,10 @@ def propagation(
                     seen = next((at for at, q in item_writes if q <= target), committed)
                 latencies.append(max(0.0, seen - committed))
         mine = latencies[start:]
-        print(f"  {platform}: p50 {pct(mine, 0.5):.3f}s p95 {pct(mine, 0.95):.3f}s")
+        print(
+            f"  {platform}: p50 {pct(mine, 0.5):.3f}s p95 {pct(mine, 0.95):.3f}s, "
+            f"{sims[platform].calls} API calls, {len(sims[platform].stock_writes)} SKU writes"
+        )
     return latencies
 
 

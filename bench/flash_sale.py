@@ -184,6 +184,9 @@ def run_sale(
         if not pipe.poll(300):
             raise RuntimeError("a client process did not connect its buyers in time")
         assert pipe.recv() == "ready"
+    idle0, idle_t0 = sum(cpu_seconds(pid) for pid in server_pids), time.time()
+    time.sleep(2.0)  # the room with every buyer connected, nobody buying yet
+    idle_cpu = (sum(cpu_seconds(pid) for pid in server_pids) - idle0) / (time.time() - idle_t0)
     started = time.time() + 0.5
     for pipe in pipes:
         pipe.send(started)
@@ -214,6 +217,7 @@ def run_sale(
         "p99_ms": percentile(latencies, 0.99),
         "errors": {k: outcomes.count(k) for k in set(outcomes) if k != "ok"},
         "server_cpu_s": round(server_cpu, 2),
+        "server_idle_cpu_per_s": round(idle_cpu, 3),
         "client_cpu_s": round(client_cpu, 2),
         "started": started,
     }

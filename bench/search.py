@@ -116,6 +116,9 @@ SUGGEST_PREFIXES = [
     "wool",
     "orga",
     "ceramc m",
+    "纯棉 te",  # mixed scripts
+    "陶瓷 mu",
+    "青花瓷茶壸",  # a wrong character (壸 for 壶)
 ]
 SEARCHES = [
     "cotton tee",
@@ -130,7 +133,11 @@ SEARCHES = [
     "真丝围巾",
     "organic",
     "lamp",
+    "纯棉 tee",  # mixed scripts
+    "ceramic 马克杯",
+    "T恤 XL",  # a size only the variants carry
 ]
+SIZES = ["S", "M", "L", "XL"]
 
 
 def make_docs(n: int, seed: int = 7) -> list:
@@ -156,6 +163,7 @@ def make_docs(n: int, seed: int = 7) -> list:
                 currency="CNY",
                 in_stock=rnd.random() < 0.7,
                 created_ts=1_700_000_000 + i,
+                options=" ".join(SIZES[: 1 + i % len(SIZES)]),
             )
         )
     return docs
@@ -250,6 +258,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer query rounds (< 1 minute)")
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--osmem", action="store_true", help="also run against osmem-server")
+    parser.add_argument(
+        "--osmem-addr", default="127.0.0.1:0", help="listen address for --osmem (port 0: any)"
+    )
     args = parser.parse_args()
     import django
 
@@ -272,7 +283,7 @@ def main() -> None:
     if args.osmem and not url:
         from osmem_server import OsmemServer
 
-        server = OsmemServer.start(seed=[])
+        server = OsmemServer.start(seed=[], addr=args.osmem_addr)
         url = server.url
     if url:
         try:

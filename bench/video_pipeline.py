@@ -2,11 +2,13 @@
 
 A synthetic aiortc publisher (moving pattern stamped with its capture time, plus a
 tone) sends WebRTC to a child process running the media worker's real ``IngestSession``
-(aiortc receive + decode once → H.264/AAC encode once → HLS). The child's own CPU time
-(all threads, ``getrusage``) over a steady window gives the cores one live stream costs.
-A player-style checker polls the playlist, reads each new segment's first frame stamp
-and reports glass-to-glass latency. An extra HLS viewer costs only static file reads
-(measured by serving a real segment and playlist through the HLS view); the naive
+(aiortc receive + decode once → H.264/AAC encode once per rendition → LL-HLS fMP4).
+The child's own CPU time (all threads, ``getrusage``) over a steady window gives the
+cores one live stream costs: 480p, 720p, and the 720p + 480p ladder. A player-style
+checker polls the playlists every 20 ms, decodes each new part and segment and reads
+the frame stamps: segment latency (1 s segments), part availability and LL-HLS
+glass-to-glass (see ``Checker``). An extra viewer costs only file reads (measured by
+serving real parts and playlists through the HLS view); the naive
 baseline, aiortc fan-out, costs one more VP8 encode per viewer (measured in the same
 run by adding aiortc's own encoder to the child's frame path).
 
@@ -19,11 +21,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import resource
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -40,12 +42,12 @@ def _cpu_seconds() -> float:
 
 
 # --- child: the media worker's ingest session -------------------------------------------
-async def child_main(out_dir: Path, fanout: int, max_height: int) -> None:
+async def child_main(out_dir: Path, fanout: int, max_height: int, low_height: int) -> None:
     import av
     from aiortc.codecs import get_encoder
     from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
-    from live.video.worker.hls import RecordingStats, Rendition
+    from live.video.worker.hls import RecordingStats, rendition_ladder
     from live.video.worker.session import IngestSession
 
     async def on_live(_started: Any) -> None:
@@ -61,14 +63,16 @@ async def child_main(out_dir: Path, fanout: int, max_height: int) -> None:
     session = IngestSession(
         public_id="bench",
         out_dir=out_dir,
-        rendition=Rendition(max_height=max_height),
+        renditions=rendition_ladder(max_height, low_height),
         segment_seconds=1.0,
+        part_seconds=1 / 3,
         ice_servers=[],
         on_live=on_live,
         on_end=on_end,
     )
+    answer = await session.answer(offer["sdp"])
     fanout_cpu = [0.0]
-    if fanout:
+    if fanout and session.packager is not None:
         vp8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000)
         encoders = [get_encoder(vp8) for _ in range(fanout)]
         offer_frame = session.packager.offer_frame
@@ -82,7 +86,6 @@ async def child_main(out_dir: Path, fanout: int, max_height: int) -> None:
             offer_frame(frame, media_time)
 
         session.packager.offer_frame = tapped  # type: ignore[method-assign]
-    answer = await session.answer(offer["sdp"])
     print(json.dumps({"sdp": answer}), flush=True)
     marks: dict[str, float] = {}
     while True:
@@ -97,13 +100,72 @@ async def child_main(out_dir: Path, fanout: int, max_height: int) -> None:
 
 
 # --- parent: publisher, player-style checker --------------------------------------------
+class Checker:
+    """Reads the top rendition as players would: segments (plain HLS) and parts (LL-HLS).
+
+    Segment latency: a segment listed in ``index.m3u8`` minus the capture time of its
+    first frame (what a 1 s-segment player can fetch). Part availability: a part listed
+    in ``live.m3u8`` minus the capture time of its first frame. LL glass-to-glass: a
+    low-latency player (hls.js ``lowLatencyMode``, Safari) plays PART-HOLD-BACK behind
+    the newest listed part, so a frame shows PART-HOLD-BACK after the part ending with
+    it is listed: (listed - capture of the part's last frame) + PART-HOLD-BACK.
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        self.dir = out_dir / "v0"
+        self.segments: set[str] = set()
+        self.parts: set[str] = set()
+        self.decoder: Any = None
+        self.segment_latencies: list[float] = []
+        self.part_available: list[float] = []
+        self.ll_latencies: list[float] = []
+        self.hold_back = 0.0
+        self.part_count = 0
+
+    def poll(self, measuring: bool) -> None:
+        from live.video.synthetic import PartDecoder, playlist_entries, read_stamp
+
+        if self.decoder is None:
+            if not (self.dir / "init.mp4").is_file():
+                return
+            self.decoder = PartDecoder((self.dir / "init.mp4").read_bytes())
+        init = self.decoder.init
+        index = self.dir / "index.m3u8"
+        text = index.read_text() if index.exists() else ""
+        for name in [ln for ln in text.splitlines() if ln.endswith(".m4s")]:
+            if name in self.segments:
+                continue
+            self.segments.add(name)
+            now = time.time()
+            first = PartDecoder(init).frames((self.dir / name).read_bytes())[0]
+            if measuring:
+                self.segment_latencies.append(now - read_stamp(first)[1] / 1000)
+        live = (self.dir / "live.m3u8").read_text()
+        if not self.hold_back and "PART-HOLD-BACK=" in live:
+            self.hold_back = float(live.split("PART-HOLD-BACK=")[1].split()[0].split(",")[0])
+        for _msn, uri, _duration in playlist_entries(live)[1]:
+            if uri in self.parts:
+                continue
+            self.parts.add(uri)
+            now = time.time()
+            try:
+                frames = self.decoder.frames((self.dir / uri).read_bytes())
+            except FileNotFoundError:  # pruned already: this checker fell far behind
+                continue
+            if measuring and frames:
+                self.part_count += 1
+                self.part_available.append(now - read_stamp(frames[0])[1] / 1000)
+                last = now - read_stamp(frames[-1])[1] / 1000
+                self.ll_latencies.append(last + self.hold_back)
+
+
 async def run_phase(
-    *, width: int, height: int, seconds: float, fanout: int, warmup: float
+    *, width: int, height: int, seconds: float, fanout: int, warmup: float, low_height: int = 0
 ) -> dict[str, Any]:
     import av
     from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-    from live.video.synthetic import PatternVideoTrack, ToneAudioTrack, read_stamp
+    from live.video.synthetic import PatternVideoTrack, ToneAudioTrack
 
     out_dir = Path(tempfile.mkdtemp(prefix="lhv-bench-"))
     child = await asyncio.create_subprocess_exec(
@@ -113,6 +175,7 @@ async def run_phase(
         str(out_dir),
         str(fanout),
         str(height),
+        str(low_height),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
@@ -134,36 +197,26 @@ async def run_phase(
         fanout_cpu.append(float(reply["fanout_cpu"]))
         return float(reply["cpu"])
 
-    playlist = out_dir / "index.m3u8"
-    seen: set[str] = set()
-    latencies: list[float] = []
+    checker = Checker(out_dir)
     start = time.monotonic()
     cpu0 = wall0 = None
     while time.monotonic() - start < warmup + seconds:
         if cpu0 is None and time.monotonic() - start >= warmup:
             cpu0, wall0 = await mark("start"), time.monotonic()
-        text = playlist.read_text() if playlist.exists() else ""
-        for name in [ln for ln in text.splitlines() if ln.endswith(".ts")]:
-            if name in seen:
-                continue
-            seen.add(name)
-            now = time.time()
-            with av.open(str(out_dir / name)) as container:
-                _counter, captured_ms = read_stamp(next(container.decode(video=0)))
-            if cpu0 is not None:
-                latencies.append(now - captured_ms / 1000)
-        await asyncio.sleep(0.05)
+        checker.poll(measuring=cpu0 is not None)
+        await asyncio.sleep(0.02)
     cpu1, wall1 = await mark("end"), time.monotonic()
     child.stdin.write(b"stop\n")
     await child.stdin.drain()
     await child.wait()
     await pc.close()
     assert cpu0 is not None and wall0 is not None
-    segment = next(iter(sorted(out_dir.glob("seg*.ts"))), None)
+    segments = sorted((out_dir / "v0").glob("seg*.m4s"))
     # Frame rate the worker actually packaged (the publisher may fall behind under load).
     frames, media_seconds = 0, 0.0
-    for path in sorted(out_dir.glob("seg*.ts"))[1:-1]:
-        with av.open(str(path)) as container:
+    init = (out_dir / "v0" / "init.mp4").read_bytes()
+    for path in segments[1:-1]:
+        with av.open(io.BytesIO(init + path.read_bytes())) as container:
             stream = container.streams.video[0]
             packets = [p for p in container.demux(stream) if p.pts is not None]
             frames += len(packets)
@@ -173,15 +226,19 @@ async def run_phase(
         "fps": frames / media_seconds if media_seconds else 0.0,
         "cores": (cpu1 - cpu0) / (wall1 - wall0),
         "fanout_cores": (fanout_cpu[-1] - fanout_cpu[0]) / (wall1 - wall0),
-        "latencies": latencies,
-        "segments": len(seen),
+        "checker": checker,
         "out_dir": out_dir,
-        "segment": segment,
     }
 
 
-def hls_viewer_cost(out_dir: Path, segment: Path, rounds: int) -> float:
-    """CPU seconds per second one HLS viewer costs the origin: 1 playlist + 1 segment/s."""
+def hls_viewer_cost(out_dir: Path, rounds: int) -> float:
+    """CPU seconds per second one LL-HLS viewer costs the origin.
+
+    Per second of video a low-latency player makes 3 blocking playlist reloads and 3
+    part fetches (plain-HLS players: 1 playlist + 1 segment, cheaper). Served by the real
+    view, without the network stack; the wait of a held reload costs no CPU (it sleeps
+    on the event loop; one shared ``stat`` every 20 ms per playlist watches the file).
+    """
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
     media_root = out_dir / "origin"  # a copy served as MEDIA_ROOT, inside the phase's dir
     os.environ["MEDIA_ROOT"] = str(media_root)
@@ -193,57 +250,88 @@ def hls_viewer_cost(out_dir: Path, segment: Path, rounds: int) -> float:
     from live.video.api.views import hls_file
 
     media_id, session_id = "benchmedia01", "benchsession"
-    target = media_root / "live-video" / media_id / session_id
+    target = media_root / "live-video" / media_id / session_id / "v0"
     target.mkdir(parents=True, exist_ok=True)
-    for path in (out_dir / "index.m3u8", segment):
-        (target / path.name).write_bytes(path.read_bytes())
+    source = out_dir / "v0"
+    playlist = (source / "live.m3u8").read_text()
+    part = next(iter(sorted(source.glob("part*.m4s"))))
+    (target / "live.m3u8").write_text(playlist)
+    (target / part.name).write_bytes(part.read_bytes())
     factory = RequestFactory()
+
+    async def serve() -> None:
+        for _ in range(rounds):
+            for _per_part in range(3):
+                for name in ("v0/live.m3u8", f"v0/{part.name}"):
+                    response = await hls_file(factory.get("/"), media_id, session_id, name)
+                    assert response.status_code == 200, name
+
     cpu0 = _cpu_seconds()
-    for _ in range(rounds):
-        for name in ("index.m3u8", segment.name):
-            response = hls_file(factory.get("/"), media_id, session_id, name)
-            b"".join(response)  # type: ignore[arg-type]
+    asyncio.run(serve())
     return (_cpu_seconds() - cpu0) / rounds
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[int(q * (len(ordered) - 1))], 3) if ordered else float("nan")
 
 
 def main() -> None:
     if sys.argv[1:2] == ["--child"]:
-        out_dir, fanout, height = Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-        asyncio.run(child_main(out_dir, fanout, height))
+        out_dir, fanout = Path(sys.argv[2]), int(sys.argv[3])
+        height, low = int(sys.argv[4]), int(sys.argv[5])
+        asyncio.run(child_main(out_dir, fanout, height, low))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short phases, under a minute")
+    parser.add_argument("--quick", action="store_true", help="short phases, under two minutes")
     args = parser.parse_args()
     seconds, warmup = (8.0, 3.0) if args.quick else (30.0, 4.0)
     load = os.getloadavg()[0]
 
-    p480 = asyncio.run(run_phase(width=854, height=480, seconds=seconds, fanout=0, warmup=warmup))
-    p720 = asyncio.run(run_phase(width=1280, height=720, seconds=seconds, fanout=0, warmup=warmup))
-    fan = asyncio.run(run_phase(width=854, height=480, seconds=seconds, fanout=1, warmup=warmup))
-    latencies = sorted(p480["latencies"] + p720["latencies"])
-    viewer = hls_viewer_cost(p480["out_dir"], p480["segment"], rounds=200)
-    for phase in (p480, p720, fan):
-        shutil.rmtree(phase["out_dir"], ignore_errors=True)
+    def phase(**kwargs: Any) -> dict[str, Any]:
+        return asyncio.run(run_phase(seconds=seconds, warmup=warmup, **kwargs))
+
+    p480 = phase(width=854, height=480, fanout=0)
+    p720 = phase(width=1280, height=720, fanout=0)
+    ladder = phase(width=1280, height=720, fanout=0, low_height=480)
+    fan = phase(width=854, height=480, fanout=1)
+    checkers = [p["checker"] for p in (p480, p720, ladder)]
+    segment_latencies = [x for c in checkers for x in c.segment_latencies]
+    available = [x for c in checkers for x in c.part_available]
+    ll = [x for c in checkers for x in c.ll_latencies]
+    viewer = hls_viewer_cost(p480["out_dir"], rounds=200)
+    for done in (p480, p720, ladder, fan):
+        shutil.rmtree(done["out_dir"], ignore_errors=True)
     result = {
         "bench": "video_pipeline",
         "cpu_cores_720p": round(p720["cores"], 3),
         "cpu_cores_480p": round(p480["cores"], 3),
-        "latency_p50_s": round(statistics.median(latencies), 3),
-        "latency_p95_s": round(latencies[int(0.95 * (len(latencies) - 1))], 3),
+        "cpu_cores_720p_plus_480p": round(ladder["cores"], 3),
+        "latency_p50_s": _pct(segment_latencies, 0.5),
+        "latency_p95_s": _pct(segment_latencies, 0.95),
+        "ll_latency_p50_s": _pct(ll, 0.5),
+        "ll_latency_p95_s": _pct(ll, 0.95),
+        "ll_part_available_p50_s": _pct(available, 0.5),
+        "ll_part_available_p95_s": _pct(available, 0.95),
+        "ll_part_hold_back_s": checkers[0].hold_back,
         "extra_viewer_cpu_cores": round(viewer, 5),
         # The VP8 encode aiortc runs per watching peer, timed on its own thread.
         "baseline_extra_viewer_cpu_cores": round(fan["fanout_cores"], 3),
         "fps_480p": round(p480["fps"], 1),
         "fps_720p": round(p720["fps"], 1),
-        "segments_measured": len(latencies),
+        "fps_720p_plus_480p": round(ladder["fps"], 1),
+        "segments_measured": len(segment_latencies),
+        "parts_measured": len(ll),
         "window_s": seconds,
         "loadavg_1m_at_start": round(load, 2),
         "cpu_count": os.cpu_count(),
     }
     print(
         f"480p30: {result['cpu_cores_480p']} cores; 720p30: {result['cpu_cores_720p']} cores; "
-        f"latency p50 {result['latency_p50_s']} s p95 {result['latency_p95_s']} s; "
-        f"extra HLS viewer {result['extra_viewer_cpu_cores']} cores vs aiortc fan-out "
+        f"720p+480p: {result['cpu_cores_720p_plus_480p']} cores; segment latency p50 "
+        f"{result['latency_p50_s']} s p95 {result['latency_p95_s']} s; LL-HLS glass-to-glass "
+        f"p50 {result['ll_latency_p50_s']} s p95 {result['ll_latency_p95_s']} s; extra viewer "
+        f"{result['extra_viewer_cpu_cores']} cores vs aiortc fan-out "
         f"{result['baseline_extra_viewer_cpu_cores']} cores",
         flush=True,
     )

@@ -46,6 +46,8 @@ export default defineConfig({
         ],
       },
       workbox: {
+        // web push: the `push` and `notificationclick` handlers (public/push-sw.js)
+        importScripts: [`${BASE}push-sw.js`],
         inlineWorkboxRuntime: true,
         clientsClaim: true,
         skipWaiting: true,

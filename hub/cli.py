@@ -89,6 +89,7 @@ def run_all(*, host: str, port: int) -> int:
     print(f"LiveHub is running at {base}/", flush=True)
     for label, path in (("admin", "/admin/"), ("API docs", "/api/docs/"), ("health", "/healthz")):
         print(f"  {label:<9} {base}{path}", flush=True)
+    _print_payment_demo(base)
     print("Press Ctrl-C to stop.", flush=True)
 
     while True:
@@ -100,6 +101,16 @@ def run_all(*, host: str, port: int) -> int:
                 # A child killed by a signal reports -N; shells expect 128 + N.
                 return code if code >= 0 else 128 - code
         time.sleep(0.2)
+
+
+def _print_payment_demo(base: str) -> None:
+    """Say where the demo's payment gateways answer (docs/payments.md), when they are on."""
+    from django.conf import settings
+
+    if settings.LIVEHUB_PAYMENT_SIMULATORS:
+        print(f"  {'payments':<9} {base}/payments/simulator/ (WeChat Pay, Alipay)", flush=True)
+    if settings.LIVEHUB_PAYMENT_SANDBOX:
+        print(f"  {'':<9} sandbox payments on: never in production", flush=True)
 
 
 def _stop(children: Iterable[subprocess.Popen[bytes]]) -> None:

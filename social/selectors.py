@@ -15,7 +15,16 @@ from django.utils.translation import get_language
 
 from oms.models import Product
 from social import analytics_index
-from social.models import AnalyticsEvent, Attribution, Post, RewardEntry, ShareClick, ShareLink
+from social.models import (
+    AnalyticsEvent,
+    Attribution,
+    BlockedWord,
+    Post,
+    PostReport,
+    RewardEntry,
+    ShareClick,
+    ShareLink,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,14 +167,39 @@ def published_posts(*, target_kind: str, target_id: str, limit: int = 50) -> lis
     )
 
 
-def moderation_queue(*, limit: int = 100) -> list[Post]:
-    """Posts awaiting a decision: flagged on creation or hidden after reports, oldest first."""
-    return list(
+def moderation_queue(*, signal: str = "", limit: int = 100) -> list[Post]:
+    """Posts awaiting a decision: flagged on creation or hidden after reports, oldest first;
+    ``signal`` keeps those flagged for one reason (blocked_word, unverified_purchase ...)."""
+    posts = (
         Post.objects.filter(status__in=["pending", "hidden"])
         .select_related("author")
         .prefetch_related("media")
-        .order_by("created_at", "pk")[:limit]
+        .order_by("created_at", "pk")
     )
+    if not signal:
+        return list(posts[:limit])
+    # JSON containment is not portable to SQLite; the queue is short, filter while reading.
+    out: list[Post] = []
+    for post in posts.iterator(chunk_size=500):
+        if signal in post.signals or (signal == "reports" and post.status == "hidden"):
+            out.append(post)
+            if len(out) == limit:
+                break
+    return out
+
+
+def blocked_words() -> list[str]:
+    return sorted(BlockedWord.objects.values_list("word", flat=True), key=str.casefold)
+
+
+def post_reports(*, post_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The reports on each post (reason, when), for moderators."""
+    out: dict[int, list[dict[str, Any]]] = {pk: [] for pk in post_ids}
+    for report in PostReport.objects.filter(post_id__in=post_ids).order_by("created_at", "pk"):
+        out[report.post_id].append(
+            {"reason": report.reason, "created_at": report.created_at.isoformat()}
+        )
+    return out
 
 
 def top_sharers(*, days: int, limit: int = 10) -> list[dict[str, Any]]:

@@ -112,3 +112,26 @@ def payment_methods() -> list[dict[str, str]]:
         for code in configured_providers()
         if code in methods
     ]
+
+
+def variants_detail(*, skus: list[str]) -> list[dict[str, Any]]:
+    """What the cart shows of each SKU: product name, slug, attributes, list price, image."""
+    from oms.models import ProductVariant
+
+    variants = ProductVariant.objects.filter(sku__in=skus[:100]).select_related("product")
+    return [
+        {
+            "sku": v.sku,
+            "attributes": v.attributes,
+            "price_amount": v.price_amount,
+            "currency": v.currency,
+            "product": {
+                "id": v.product.pk,
+                "slug": v.product.slug,
+                "name_en": v.product.name_en,
+                "name_zh": v.product.name_zh,
+                "image": v.product.image.url if getattr(v.product, "image", None) else None,
+            },
+        }
+        for v in variants
+    ]

@@ -7,7 +7,7 @@ from webapp import views
 #: client-side routes of the app (see frontend_pwa/src/router.ts); ``app/`` is where share
 #: links (``/s/<code>``, SOCIAL_PWA_BASE_URL) land
 SPA_ROUTES = (
-    r"^(?P<path>(?:|login|search|p/[\w-]+|orders(?:/[\w-]+)?"
+    r"^(?P<path>(?:|login|search|p/[\w-]+|orders(?:/[\w-]+)?|cart|checkout|me(?:/[\w-]+)?"
     r"|staff(?:/.*)?|live(?:/.*)?|app(?:/.*)?)/?)$"
 )
 

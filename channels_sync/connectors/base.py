@@ -98,6 +98,8 @@ class Connector(Protocol):
     batch_size: int
     #: True when ``push_quantities`` honours ``compare_quantity``
     compare_and_swap: bool
+    #: True when every SKU costs a call of its own (no batch endpoint)
+    one_call_per_sku: bool
 
     def verify_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookEnvelope:
         """Check the signature over the raw body; raise ``InvalidSignature`` if forged."""

@@ -38,7 +38,7 @@ from oms.selectors import available_to_promise
 
 #: a new change waits this long for others before it may go out; after that the
 #: connection's rate limit is the coalescing window (see ``stock_push_due``)
-DEBOUNCE_SECONDS = 0.1
+DEBOUNCE_SECONDS = 0.5
 CLAIM_SECONDS = 60
 CLAIM_LIMIT = 1000
 LEASE_SECONDS = 30
@@ -120,16 +120,24 @@ class PushReport:
     connections: set[int] = field(default_factory=set)
 
 
-def _claim(*, connection_id: int, limit: int) -> list[PendingStockPush]:
+def _claim(*, connection_id: int, limit: int, ride_along: bool) -> list[PendingStockPush]:
+    """Claim due rows, oldest first; ``ride_along``: once one is due, take the rest too.
+
+    For a platform with a batch endpoint, the changes not yet due travel free in the call
+    the due one pays for, instead of costing a call of their own a moment later.
+    """
     now = timezone.now()
     with transaction.atomic():
         rows = PendingStockPush.objects.select_for_update(skip_locked=True).filter(
             Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
             connection_id=connection_id,
-            due_at__lte=now,
             connection__enabled=True,
         )
+        if not ride_along:
+            rows = rows.filter(due_at__lte=now)
         claimed = list(rows.order_by("due_at", "pk")[:limit])
+        if claimed and claimed[0].due_at > now:
+            return []  # nothing due yet
         PendingStockPush.objects.filter(pk__in=[r.pk for r in claimed]).update(
             claimed_until=now + timedelta(seconds=CLAIM_SECONDS)
         )
@@ -191,7 +199,9 @@ def _push_connection_due(*, connection_id: int, budget: int, report: PushReport)
             rate_gate_prepay(key=rate_key, rate_per_s=connection.rate_limit_per_s)
         # A probe is one call with one SKU: enough to learn whether the platform is back.
         size = 1 if gate == "probe" else min(budget, connector.batch_size)
-        rows = _claim(connection_id=connection.pk, limit=size)
+        rows = _claim(
+            connection_id=connection.pk, limit=size, ride_along=not connector.one_call_per_sku
+        )
         if not rows:
             rate_gate_forget(key=rate_key)
             if gate == "probe":  # nothing to probe with: the next push takes it

@@ -11,6 +11,11 @@ export const router = createRouter({
     { path: '/login', name: 'login', component: () => import('./views/LoginView.vue') },
     { path: '/orders', name: 'orders', component: () => import('./views/OrdersView.vue') },
     { path: '/orders/:number', name: 'order', component: () => import('./views/OrderView.vue'), props: true },
+    // Shopper: cart and checkout (docs/checkout.md), member centre, my shares and rewards.
+    { path: '/cart', name: 'cart', component: () => import('./views/CartView.vue') },
+    { path: '/checkout', name: 'checkout', component: () => import('./views/CheckoutView.vue') },
+    { path: '/me', name: 'member', component: () => import('./views/MemberView.vue') },
+    { path: '/me/shares', name: 'shares', component: () => import('./views/SharesView.vue') },
     { path: '/staff', name: 'staff', component: () => import('./views/staff/InboxView.vue') },
     { path: '/staff/pick-list', name: 'staff-pick-list', component: () => import('./views/staff/PickListView.vue') },
     { path: '/staff/handover', name: 'staff-handover', component: () => import('./views/staff/HandoverView.vue') },

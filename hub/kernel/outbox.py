@@ -5,15 +5,17 @@ no signals). A handler must be idempotent: the relay delivers at least once.
 
 Two kinds of handler:
 
-- ``register_outbox_handler(topic, fn)``: ``fn(payload)`` once per message, in id order.
+- ``register_outbox_handler(topic, fn)``: ``fn(payload)`` once per message, in id order
+  (messages that failed before come after the fresh ones).
 - ``register_outbox_batch_handler(topic, fn)``: ``fn([payload, ...])`` once per relay
   round with every pending message of the topic in that round (id order). A consumer
   that coalesces (sales-channel sync marks each SKU once however many changes) does its
   work in a few queries instead of a few per message.
 
-A message is marked dispatched only when every handler of its topic succeeded; each
-handler call runs in its own savepoint, so a failing one (even a database error) rolls
-back only its own writes and leaves the message pending for the next relay.
+A message is marked dispatched only when every handler of its topic succeeded. The
+per-message handlers of one message share a savepoint, each batch handler call has its
+own, so a failure (even a database error) rolls back only those writes and leaves the
+messages pending for the next relay.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ _handlers: dict[str, list[OutboxHandler]] = defaultdict(list)
 _batch_handlers: dict[str, list[OutboxBatchHandler]] = defaultdict(list)
 
 RELAY_BATCH = 200
+#: messages per transaction of the relay (see ``outbox_relay``)
+RELAY_CHUNK = 25
 
 
 def register_outbox_handler(topic: str, handler: OutboxHandler) -> None:
@@ -98,36 +102,58 @@ def _schedule_relay() -> None:
         outbox_relay.delay()
 
 
-def _run(handler: Callable[[Any], None], argument: Any, topic: str) -> Exception | None:
+def _run(handlers: list[Callable[[Any], None]], argument: Any, topic: str) -> Exception | None:
+    """Call ``handlers`` in one savepoint: a failure undoes only their writes."""
+    if not handlers:
+        return None
     try:
-        with transaction.atomic():  # a savepoint: a failure undoes only this handler
-            handler(argument)
+        with transaction.atomic():
+            for handler in handlers:
+                handler(argument)
     except Exception as exc:  # a failing handler must not block the others
         logger.exception("outbox handler failed", extra={"topic": topic})
         return exc
     return None
 
 
-def outbox_relay(*, limit: int = RELAY_BATCH) -> int:
-    """Deliver pending messages in order; returns how many were delivered."""
+def outbox_relay(*, limit: int = RELAY_BATCH, chunk: int = RELAY_CHUNK) -> int:
+    """Deliver up to ``limit`` pending messages in order; returns how many were delivered.
+
+    Works in rounds of ``chunk`` messages, each in its own transaction: what a round's
+    handlers wrote becomes visible when that round commits, so a message waits for at
+    most one round of the others' handlers, not for the whole ``limit``.
+    """
+    delivered = 0
+    while delivered < limit:
+        want = min(chunk, limit - delivered)
+        done, seen = _relay_round(want)
+        delivered += done
+        if seen < want or done == 0:
+            break  # nothing more pending now (or only messages that keep failing)
+    return delivered
+
+
+def _relay_round(limit: int) -> tuple[int, int]:
+    """One transaction: lock up to ``limit`` pending messages, deliver, mark them."""
     with transaction.atomic():
         pending = list(
             OutboxMessage.objects.select_for_update(skip_locked=True)
             .filter(dispatched_at__isnull=True)
-            .order_by("id")[:limit]
+            # Messages that failed before go after fresh ones: a poisoned message
+            # never holds up the rest.
+            .order_by("attempts", "id")[:limit]
         )
         failed: dict[int, Exception] = {}
         by_topic: dict[str, list[OutboxMessage]] = defaultdict(list)
         for message in pending:
             by_topic[message.topic].append(message)
-            for handler in outbox_handlers(message.topic):
-                error = _run(handler, message.payload, message.topic)
-                if error is not None:
-                    failed.setdefault(message.pk, error)
+            error = _run(outbox_handlers(message.topic), message.payload, message.topic)
+            if error is not None:
+                failed[message.pk] = error
         for topic, messages in by_topic.items():
             payloads = [m.payload for m in messages]
             for batch_handler in outbox_batch_handlers(topic):
-                error = _run(batch_handler, payloads, topic)
+                error = _run([batch_handler], payloads, topic)
                 if error is not None:
                     for m in messages:
                         failed.setdefault(m.pk, error)
@@ -141,4 +167,4 @@ def outbox_relay(*, limit: int = RELAY_BATCH) -> int:
             OutboxMessage.objects.filter(pk__in=[m.pk for m in delivered]).update(
                 dispatched_at=timezone.now(), attempts=F("attempts") + 1
             )
-    return len(delivered)
+    return len(delivered), len(pending)

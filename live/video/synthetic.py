@@ -114,20 +114,20 @@ class PartDecoder:
 
     def __init__(self, init: bytes) -> None:
         self.init = init
-        self._codec: av.CodecContext | None = None
+        self._codec: av.VideoCodecContext | None = None
 
     def frames(self, media: bytes) -> list[av.VideoFrame]:
         out: list[av.VideoFrame] = []
-        with av.open(io.BytesIO(self.init + media)) as container:
+        with av.open(io.BytesIO(self.init + media), mode="r") as container:
             stream = container.streams.video[0]
             if self._codec is None:
-                codec = av.CodecContext.create("h264", "r")
+                codec = av.VideoCodecContext.create("h264", "r")
                 codec.extradata = stream.codec_context.extradata
                 codec.thread_count = 1
                 self._codec = codec
             for packet in container.demux(stream):
                 if packet.size:
-                    out.extend(self._codec.decode(packet))  # type: ignore[arg-type]
+                    out.extend(self._codec.decode(packet))
         return out
 
 

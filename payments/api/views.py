@@ -23,10 +23,16 @@ from payments.errors import InvalidPaymentInput
 from payments.models import Payment, Refund
 from payments.providers import get_provider
 from payments.providers.sandbox.client import SandboxProvider
+from payments.simulators.demo import payer_url
 
 
 class PaymentOut(serializers.ModelSerializer[Payment]):
     order = serializers.CharField(source="order.number")
+    #: Demo only: where to "pay on the phone" when the gateway is a mounted simulator.
+    simulator_pay_url = serializers.SerializerMethodField()
+
+    def get_simulator_pay_url(self, payment: Payment) -> str | None:
+        return payer_url(payment.provider, payment.reference)
 
     class Meta:
         model = Payment
@@ -42,6 +48,7 @@ class PaymentOut(serializers.ModelSerializer[Payment]):
             "client_payload",
             "created_at",
             "paid_at",
+            "simulator_pay_url",
         ]
 
 

@@ -17,6 +17,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from html import escape
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -75,6 +76,8 @@ class AlipaySimulator(SimulatorServer):
         self.alipay_public_pem = keys["alipay_public"]
         self.trades: dict[str, Trade] = {}
         self.gateway_url = ""
+        #: The demo's payer page (``{reference}`` filled in); the cashier links to it.
+        self.payer_url = ""
 
     @property
     def gateway(self) -> str:
@@ -183,9 +186,15 @@ class AlipaySimulator(SimulatorServer):
             return Reply(
                 400, b"out_trade_no reused with a new amount", {"Content-Type": "text/plain"}
             )
+        pay = (
+            f'<form method="post" action="{escape(self.payer_url.format(reference=out_trade_no))}">'
+            "<button>Pay with Alipay (simulated)</button></form>"
+            if self.payer_url
+            else ""
+        )
         html = (
             "<html><body><h1>Alipay cashier (simulator)</h1>"
-            f"<p>{out_trade_no}: ¥{total}</p></body></html>"
+            f"<p>{escape(out_trade_no)}: ¥{escape(total)}</p>{pay}</body></html>"
         )
         return Reply(200, html.encode(), {"Content-Type": "text/html; charset=utf-8"})
 

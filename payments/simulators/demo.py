@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,25 @@ def simulators() -> dict[str, SimulatorServer]:
     wechat.gateway_url = f"{base}{PREFIX}/wechatpay"
     alipay = AlipaySimulator(keys=keys["alipay"])
     alipay.gateway_url = f"{base}{PREFIX}/alipay/gateway.do"
+    alipay.payer_url = f"{base}{PREFIX}/alipay/pay/{{reference}}/"
     return {"wechatpay": wechat, "alipay": alipay}
+
+
+def payer_url(provider: str, reference: str) -> str | None:
+    """The demo's stand-in for the payer's phone, if this provider talks to a simulator.
+
+    Real gateways have no such page (the shopper pays in WeChat or Alipay), so this is
+    ``None`` unless the simulators are mounted and the provider points at them.
+    """
+    from payments.providers import provider_config
+
+    if not settings.LIVEHUB_PAYMENT_SIMULATORS or provider not in ("wechatpay", "alipay"):
+        return None
+    gateway = str(provider_config().get(provider, {}).get("gateway", ""))
+    if f"{PREFIX}/{provider}" not in gateway:
+        return None
+    base = settings.LIVEHUB_PUBLIC_URL.rstrip("/")
+    return f"{base}{PREFIX}/{provider}/pay/{reference}/"
 
 
 def provider_configs() -> dict[str, dict[str, Any]]:
@@ -104,12 +123,14 @@ async def payer_view(request: HttpRequest, name: str, reference: str) -> HttpRes
             headers, body = simulator.notification(reference)
             url = simulator.trades[reference].notify_url
         simulator_deliver.delay(url, headers, body.decode())
+        shop = settings.LIVEHUB_PUBLIC_URL.rstrip("/") + "/"
         return HttpResponse(
-            f"<p>Paid {reference} with the {name} simulator. "
-            "The notification is on its way.</p>".encode()
+            f"<p>Paid {escape(reference)} with the {escape(name)} simulator. "
+            "The notification is on its way.</p>"
+            f'<p><a href="{escape(shop)}">Back to the shop</a></p>'.encode()
         )
     form = (
-        f"<h1>{name} simulator</h1><p>Trade {reference}</p>"
+        f"<h1>{escape(name)} simulator</h1><p>Trade {escape(reference)}</p>"
         '<form method="post"><button>Confirm payment</button></form>'
     )
     return HttpResponse(form.encode())

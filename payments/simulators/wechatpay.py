@@ -16,16 +16,20 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
+from cryptography.x509.oid import NameOID
 
 from payments.simulators.base import Reply, SimulatorServer
 from payments.simulators.keys import rsa_keypair
@@ -82,6 +86,9 @@ class WeChatPaySimulator(SimulatorServer):
         self.platform_private_key = load_pem_private_key(keys["platform_private"].encode(), None)
         self.platform_public_pem = keys["platform_public"]
         self.public_key_id = keys["public_key_id"]
+        #: The serial our answers and callbacks name: the public key id, or in the older
+        #: platform-certificate mode (``platform_certificate_config``) the certificate's.
+        self.signing_serial = self.public_key_id
         self.gateway_url = ""
         self.trades: dict[str, Trade] = {}
         self.requests_seen: list[tuple[str, str]] = []
@@ -100,6 +107,36 @@ class WeChatPaySimulator(SimulatorServer):
             "notify_url": notify_url,
         }
 
+    def platform_certificate_config(self, *, notify_url: str, cert_dir: str) -> dict[str, Any]:
+        """The merchant config for platform-certificate mode (merchants onboarded before
+        the WeChat Pay public key): the platform certificate, as downloaded, sits in
+        ``cert_dir`` and this gateway signs with its serial number from now on."""
+        certificate = self._platform_certificate()
+        serial = format(certificate.serial_number, "X")
+        Path(cert_dir).mkdir(parents=True, exist_ok=True)
+        (Path(cert_dir) / f"{serial}.pem").write_bytes(
+            certificate.public_bytes(serialization.Encoding.PEM)
+        )
+        self.signing_serial = serial
+        config = self.merchant_config(notify_url=notify_url)
+        del config["public_key"], config["public_key_id"]
+        return {**config, "cert_dir": cert_dir}
+
+    def _platform_certificate(self) -> x509.Certificate:
+        assert isinstance(self.platform_private_key, RSAPrivateKey)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Tenpay.com Root CA (test)")])
+        now = datetime.now(UTC)
+        return (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.platform_private_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=365))
+            .sign(self.platform_private_key, SHA256())
+        )
+
     # ---- signatures ---------------------------------------------------------------------
 
     def _sign(self, message: str) -> str:
@@ -115,7 +152,7 @@ class WeChatPaySimulator(SimulatorServer):
             "Wechatpay-Timestamp": timestamp,
             "Wechatpay-Nonce": nonce,
             "Wechatpay-Signature": self._sign(f"{timestamp}\n{nonce}\n{body}\n"),
-            "Wechatpay-Serial": self.public_key_id,
+            "Wechatpay-Serial": self.signing_serial,
             "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
         }
 

@@ -27,6 +27,7 @@ urlpatterns = [
         name="post-action",
     ),
     path("moderation", views.ModerationQueueApi.as_view(), name="moderation"),
+    path("moderation/blocked-words", views.BlockedWordsApi.as_view(), name="blocked-words"),
     path("moderation/<int:pk>", views.ModerationDecisionApi.as_view(), name="moderation-decide"),
     re_path(
         r"^analytics/(?P<report>top-sharers|funnel|trend)$",

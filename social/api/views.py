@@ -14,16 +14,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hub.api import CREATED, acting_user, get_or_404
-from hub.kernel.errors import PermissionDenied
+from hub.kernel.errors import NotFound, PermissionDenied
 from hub.kernel.ids import opaque_token
 from hub.kernel.roles import Role, user_has_role, user_is_merchant_admin
 from social.links_views import VISITOR_COOKIE, set_visitor_cookie
 from social.models import Platform, Post, ShareLink, TargetKind
 from social.posters import render_poster
 from social.selectors import (
+    blocked_words,
     daily_trend,
     link_preview,
     moderation_queue,
+    post_reports,
     published_posts,
     share_funnel,
     sharer_statement,
@@ -33,7 +35,10 @@ from social.services.clicks import visitor_claim
 from social.services.links import share_link_create
 from social.services.page_views import VIEW_TARGETS, page_view_record
 from social.services.ugc import (
+    MODERATION_SIGNALS,
     MediaIn,
+    blocked_word_add,
+    blocked_word_remove,
     post_comment,
     post_create,
     post_like,
@@ -273,17 +278,61 @@ def _require_moderator(request: Request) -> Any:
 class ModerationQueueApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    class QueueFilter(serializers.Serializer[Any]):
+        signal = serializers.ChoiceField(choices=MODERATION_SIGNALS, required=False, default="")
+
+    @extend_schema(parameters=[QueueFilter], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        _require_moderator(request)
+        params = self.QueueFilter(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        posts = moderation_queue(signal=params.validated_data["signal"])
+        reports = post_reports(post_ids=[p.pk for p in posts])
+        return Response(
+            {
+                "posts": [
+                    {**_post_out(p), "reports": reports[p.pk], "device": p.device} for p in posts
+                ]
+            }
+        )
+
+
+class BlockedWordsApi(APIView):
+    """The blocked-word filter, managed by moderators."""
+
+    permission_classes = [IsAuthenticated]
+
+    class BlockedWordIn(serializers.Serializer[Any]):
+        word = serializers.CharField(max_length=64)
+
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         _require_moderator(request)
-        return Response({"posts": [_post_out(p) for p in moderation_queue()]})
+        return Response({"words": blocked_words()})
+
+    @extend_schema(request=BlockedWordIn, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request) -> Response:
+        moderator = _require_moderator(request)
+        data = self.BlockedWordIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        word, created = blocked_word_add(word=data.validated_data["word"], actor=moderator)
+        return Response({"word": word.word}, status=CREATED if created else 200)
+
+    @extend_schema(request=BlockedWordIn, responses=OpenApiTypes.OBJECT)
+    def delete(self, request: Request) -> Response:
+        moderator = _require_moderator(request)
+        data = self.BlockedWordIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not blocked_word_remove(word=data.validated_data["word"], actor=moderator):
+            raise NotFound(f"'{data.validated_data['word']}' is not a blocked word")
+        return Response(status=204)
 
 
 class ModerationDecisionApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class ModerationDecisionIn(serializers.Serializer[Any]):
-        decision = serializers.ChoiceField(choices=["published", "rejected"])
+        decision = serializers.ChoiceField(choices=["published", "hidden", "rejected"])
         note = serializers.CharField(max_length=200, required=False, default="")
 
     @extend_schema(request=ModerationDecisionIn, responses=OpenApiTypes.OBJECT)

@@ -7,6 +7,7 @@ Enough reports hide a published post until a moderator decides.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from hub.kernel.audit import audit_record
 from hub.kernel.states import require_transition
 from oms.models import Order, OrderLine
 from social.errors import InvalidShare
@@ -56,6 +58,18 @@ PURCHASED = (
 )
 
 
+#: Why a post waits for review (``Post.signals``); "reports" selects posts hidden by reports.
+MODERATION_SIGNALS = (
+    "blocked_word",
+    "unverified_purchase",
+    "repeat_review",
+    "shared_device_reviews",
+    "burst_device",
+    "burst_address",
+    "reports",
+)
+
+
 class InvalidPost(InvalidShare):
     code = "invalid_post"
 
@@ -66,11 +80,71 @@ class MediaIn:
     upload: UploadedFile
 
 
+def _squeeze(text: str) -> str:
+    """Width-folded, case-folded text without spaces, punctuation or symbols, so full-width
+    letters, "s p-a_m" and "s.p.a.m" still contain "spam" (the usual ways round a word filter)."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LN")
+
+
 def blocked_words_in(text: str) -> list[str]:
-    lowered = text.lower()
+    squeezed = _squeeze(text)
     return sorted(
-        w for w in BlockedWord.objects.values_list("word", flat=True) if w.lower() in lowered
+        w
+        for w in BlockedWord.objects.values_list("word", flat=True)
+        if _squeeze(w) and _squeeze(w) in squeezed
     )
+
+
+def blocked_word_add(*, word: str, actor: User) -> tuple[BlockedWord, bool]:
+    """Add a word to the filter (staff); returns (word, created)."""
+    clean = unicodedata.normalize("NFKC", word).strip()
+    if not _squeeze(clean) or len(clean) > 64:
+        raise InvalidPost("a blocked word needs 1 to 64 letters or digits")
+    with transaction.atomic():
+        existing = BlockedWord.objects.filter(word__iexact=clean).first()
+        if existing is not None:
+            return existing, False
+        created = BlockedWord.objects.create(word=clean)
+        audit_record(
+            kind="social.blocked_word_added",
+            aggregate_type="blocked_word",
+            aggregate_id=clean,
+            actor_id=actor.pk,
+            payload={"word": clean},
+        )
+    return created, True
+
+
+def blocked_word_remove(*, word: str, actor: User) -> bool:
+    with transaction.atomic():
+        deleted, _ = BlockedWord.objects.filter(word__iexact=word.strip()).delete()
+        if deleted:
+            audit_record(
+                kind="social.blocked_word_removed",
+                aggregate_type="blocked_word",
+                aggregate_id=word.strip(),
+                actor_id=actor.pk,
+                payload={"word": word.strip()},
+            )
+    return bool(deleted)
+
+
+def _review_signals(*, author: User, product_id: str, device: str, hashed_ip: str) -> list[str]:
+    """Fake-review patterns beyond bursts: a second review of one product by one author,
+    and reviews of one product by several accounts from one device or address."""
+    signals: list[str] = []
+    reviews = Post.objects.filter(
+        kind=Post.Kind.REVIEW, target_kind="product", target_id=product_id
+    ).exclude(status=PostStatus.REJECTED)
+    if reviews.filter(author=author).exists():
+        signals.append("repeat_review")
+    others = reviews.exclude(author=author)
+    if (device and others.filter(device=device).exists()) or (
+        hashed_ip and others.filter(ip_hash=hashed_ip).exists()
+    ):
+        signals.append("shared_device_reviews")
+    return signals
 
 
 def has_purchased(*, user: User, product_id: str) -> bool:
@@ -140,6 +214,10 @@ def post_create(
     verified = target_kind == "product" and has_purchased(user=author, product_id=target_id)
     if kind == Post.Kind.REVIEW and not verified:
         signals.append("unverified_purchase")
+    if kind == Post.Kind.REVIEW:
+        signals.extend(
+            _review_signals(author=author, product_id=target_id, device=device, hashed_ip=hashed_ip)
+        )
     since = timezone.now() - BURST_WINDOW
     if device and Post.objects.filter(device=device, created_at__gte=since).count() >= BURST_LIMIT:
         signals.append("burst_device")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+import pytest_asyncio
 import redis
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connections
 
 from live import comment_log as log_module
 from live.comment_log import (
@@ -41,6 +43,12 @@ def clean_comment_log() -> Iterator[None]:
     _wipe()
     yield
     _wipe()
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def close_worker_thread_connections() -> AsyncIterator[None]:
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 def draft(author_id: int, text: str, cid: str = "") -> CommentDraft:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -16,8 +17,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connections
 
 from hub.routing import websocket_urlpatterns
+from live import events
 from live.consumers import CLOSE_ABUSE, CLOSE_FORBIDDEN, MAX_MESSAGE_BYTES
 from live.models import Comment, DropClaim, Show
+from live.rooms import MAX_COMMENTS_PER_FRAME
 from live.services.drops import drop_claims_drain
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -65,10 +68,67 @@ async def test_two_viewers_see_each_others_comments_within_a_quarter_second(
     comment = frame["comments"][0]
     assert (comment["author"], comment["role"]) == ("shopper", "viewer")
     assert (await until(alice, lambda f: f["type"] == "comment.ok"))["ref"] == 1
+    sent = time.monotonic()
+    await bob.send_json_to({"type": "comment", "text": "hi alice"})
+    await until(alice, has_comment("hi alice"))
+    assert time.monotonic() - sent < 0.25
     await alice.disconnect()
     await bob.disconnect()
-    stored = await sync_to_async(list)(Comment.objects.values_list("text", "author__username"))
-    assert stored == [("hello from alice", "shopper")]
+    stored = await sync_to_async(list)(
+        Comment.objects.order_by("posted_at").values_list("text", "author__username")
+    )
+    assert stored == [("hello from alice", "shopper"), ("hi alice", "other")]
+
+
+async def test_a_fourth_comment_within_a_second_is_refused_and_not_stored(show, shopper) -> None:
+    alice = await join(show, shopper)
+    for i in range(4):
+        await alice.send_json_to({"type": "comment", "text": f"quick {i}", "ref": i})
+    replies = [await until(alice, lambda f: f["type"] in ("comment.ok", "error")) for _ in range(4)]
+    assert [r["type"] for r in replies] == ["comment.ok"] * 3 + ["error"]
+    assert (replies[3]["code"], replies[3]["ref"]) == ("rate_limited", 3)
+    await alice.disconnect()
+    stored = await sync_to_async(list)(Comment.objects.order_by("text").values_list("text"))
+    assert stored == [("quick 0",), ("quick 1",), ("quick 2",)]
+
+
+async def test_in_a_comment_storm_host_lines_and_own_comments_are_always_delivered(
+    show, host, shopper, other_shopper
+) -> None:
+    alice, bob, studio = (
+        await join(show, shopper),
+        await join(show, other_shopper),
+        await join(show, host),
+    )
+    storming = True
+
+    async def storm() -> None:  # other nodes' viewers: bursts from 80 accounts
+        i = 0
+        while storming:
+            burst = []
+            for _ in range(40):
+                i += 1
+                burst.append(events.broadcast_async(show.code, dict(events.comment_event(
+                    cid=f"s{i}", author_id=100_000 + i % 80, author="crowd", role="viewer",
+                    text=f"storm {i}", at=time.time()))))  # fmt: skip
+            await asyncio.gather(*burst)
+            await asyncio.sleep(0.01)
+
+    crowd = asyncio.create_task(storm())
+    bob_frames: list[dict[str, Any]] = []
+    try:
+        await asyncio.sleep(0.3)
+        await alice.send_json_to({"type": "comment", "text": "alice in the storm"})
+        await studio.send_json_to({"type": "comment", "text": "host: 50% off now"})
+        await until(bob, lambda f: bob_frames.append(f) or has_comment("host: 50% off now")(f))
+        await until(alice, has_comment("alice in the storm"))
+    finally:
+        storming = False
+        await crowd
+    assert any(f.get("more_comments", 0) > 0 for f in bob_frames)  # the storm was sampled
+    assert all(len(f.get("comments", [])) <= MAX_COMMENTS_PER_FRAME for f in bob_frames)
+    for c in (alice, bob, studio):
+        await c.disconnect()
 
 
 async def test_anonymous_viewers_watch_but_cannot_comment(show) -> None:

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from live.rooms import sample_comments
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from asgiref.sync import sync_to_async
+from django.db import connections
+
+from live import events
+from live.rooms import MAX_COMMENTS_PER_FRAME, MIN_FRAME_SECONDS, RoomHub, sample_comments
+from live.selectors import room_settings
 
 
 def test_a_comment_storm_is_sampled_fairly_and_keeps_host_lines() -> None:
@@ -22,3 +36,89 @@ def test_a_comment_storm_is_sampled_fairly_and_keeps_host_lines() -> None:
     assert set(range(10, 20)) <= set(authors)  # every other author got a line in
     assert authors.count(1) == 9
     assert [c["at"] for c in sample] == sorted(c["at"] for c in sample)
+
+
+# ---- the hub: storms, personal frames, pacing ------------------------------------------------
+
+
+class Socket:
+    """The far end of one viewer's connection: records what the hub hands it."""
+
+    def __init__(self, user_id: int | None, role: str = "viewer") -> None:
+        self.user_id, self.role = user_id, role
+        self.messages: list[dict[str, Any]] = []
+        self.arrived: list[float] = []
+
+    async def deliver(self, message: dict[str, Any]) -> None:
+        self.messages.append(message)
+        self.arrived.append(time.monotonic())
+
+    async def kick(self, code: int) -> None:
+        raise AssertionError(f"kicked with {code}")
+
+    def frames(self) -> list[dict[str, Any]]:
+        return [json.loads(m["text"]) for m in self.messages]
+
+
+def comment(cid: str, author_id: int, role: str = "viewer", at: float = 0.0) -> dict[str, Any]:
+    return dict(events.comment_event(cid=cid, author_id=author_id, author=f"u{author_id}",
+                                     role=role, text=cid, at=at or time.time()))  # fmt: skip
+
+
+@pytest_asyncio.fixture
+async def thread_connections_closed() -> AsyncIterator[None]:
+    yield
+    await sync_to_async(connections.close_all)()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("thread_connections_closed")
+async def test_under_a_storm_host_lines_and_the_viewers_own_comments_always_arrive(
+    show, host, shopper, other_shopper
+) -> None:
+    hub = RoomHub(show, await sync_to_async(room_settings)(show))
+    alice, bob, studio = Socket(shopper.pk), Socket(other_shopper.pk), Socket(host.pk, "host")
+    hub.viewers |= {alice, bob, studio}
+    for i in range(200):
+        await hub.on_event(comment(f"storm{i}", 10_000 + i % 50, at=1000 + i))
+    await hub.on_event(comment("mine", shopper.pk, at=1100.5))
+    await hub.on_event(comment("deal", host.pk, role="host", at=1150.5))
+    await hub.send_frame()
+    shared = bob.frames()[-1]
+    assert len(shared["comments"]) == MAX_COMMENTS_PER_FRAME
+    assert shared["more_comments"] == 202 - MAX_COMMENTS_PER_FRAME
+    assert "deal" in {c["cid"] for c in shared["comments"]}
+    # the shared frame is one encoded message object for every viewer who needs nothing else
+    assert bob.messages[-1] is studio.messages[-1]
+    own = alice.frames()[-1]
+    assert {"mine", "deal"} <= {c["cid"] for c in own["comments"]}
+    assert [c["at"] for c in own["comments"]] == sorted(c["at"] for c in own["comments"])
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("thread_connections_closed")
+async def test_frames_are_paced_and_a_quiet_room_delivers_at_once(show, shopper) -> None:
+    watcher = Socket(shopper.pk)
+    hub = await RoomHub.join(show, watcher)
+    try:
+        await asyncio.sleep(0.3)  # subscribed
+        sent = time.monotonic()
+        await events.broadcast_async(show.code, comment("first", 1))
+        while not any("comments" in f for f in watcher.frames()):
+            await asyncio.sleep(0.005)
+        assert time.monotonic() - sent < 0.1  # no fixed tick to wait for
+        watcher.messages.clear()
+        watcher.arrived.clear()
+        for i in range(100):  # 200 comments/s for half a second
+            await events.broadcast_async(show.code, comment(f"c{i}", 2 + i % 7))
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.4)
+        got = [c["cid"] for f in watcher.frames() for c in f.get("comments", [])]
+        assert sorted(got) == sorted(f"c{i}" for i in range(100))
+        gaps = [b - a for a, b in itertools.pairwise(watcher.arrived)]
+        assert min(gaps) >= MIN_FRAME_SECONDS * 0.9
+        assert len(watcher.arrived) <= 1 + (time.monotonic() - sent) / MIN_FRAME_SECONDS
+    finally:
+        await hub.leave(watcher)

@@ -18,12 +18,13 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 
-from live.models import DropClaim
+from live.models import Comment, DropClaim
 from live.services.drops import drop_claims_drain, drop_open
 from oms.models import StockLevel
 
@@ -36,6 +37,8 @@ pytestmark = [
     ),
 ]
 ROOT = Path(__file__).resolve().parents[2]
+#: port -> Daphne process, for the tests that crash a node
+PROCESSES: dict[int, subprocess.Popen[bytes]] = {}
 
 
 def _free_port() -> int:
@@ -78,6 +81,7 @@ def nodes(tmp_path: Path) -> Iterator[list[int]]:
         )
         for port in ports
     ]
+    PROCESSES.update(zip(ports, procs, strict=True))
     try:
         deadline = time.monotonic() + 30
         for port in ports:
@@ -115,11 +119,11 @@ async def _open(port: int, code: str, cookie: str) -> Any:
     return ws
 
 
-async def _wait_for(ws: Any, kind: str, timeout: float = 5) -> dict[str, Any]:
+async def _wait_for(ws: Any, *kinds: str, timeout: float = 5) -> dict[str, Any]:
     async with asyncio.timeout(timeout):
         while True:
             frame = json.loads(await ws.recv())
-            if frame["type"] == kind:
+            if frame["type"] in kinds:
                 return frame
 
 
@@ -175,3 +179,56 @@ def test_buyers_on_both_nodes_never_oversell_one_drop(
     drop_claims_drain(drop_id=drop.pk)
     assert DropClaim.objects.filter(drop=drop, status="held").count() == 5
     assert StockLevel.objects.get(variant=hoodie_xl).reserved == 5
+
+
+def test_the_comment_rate_limit_holds_across_nodes(nodes, show, shopper) -> None:
+    cookie = _cookie(shopper)
+
+    async def scenario() -> list[dict[str, Any]]:
+        sockets = [
+            await _open(nodes[0], show.code, cookie),
+            await _open(nodes[1], show.code, cookie),
+        ]
+        replies = []
+        for i in range(4):  # the burst is 3: the fourth is refused, whichever node takes it
+            ws = sockets[i % 2]
+            await ws.send(json.dumps({"type": "comment", "text": f"n{i}", "ref": i}))
+            replies.append(await _wait_for(ws, "comment.ok", "error"))
+        for ws in sockets:
+            await ws.close()
+        return replies
+
+    replies = asyncio.run(scenario())
+    assert [r["type"] for r in replies] == ["comment.ok"] * 3 + ["error"]
+    assert replies[3]["code"] == "rate_limited"
+
+
+def test_comments_a_killed_node_accepted_are_stored_exactly_once(
+    nodes, show, shopper, other_shopper
+) -> None:
+    a, b = _cookie(shopper), _cookie(other_shopper)
+
+    async def post_then_crash() -> list[str]:
+        alice = await _open(nodes[0], show.code, a)
+        cids = []
+        for i in range(3):
+            await alice.send(json.dumps({"type": "comment", "text": f"before the crash {i}"}))
+            cids.append((await _wait_for(alice, "comment.ok"))["cid"])
+        PROCESSES[nodes[0]].kill()  # SIGKILL: no disconnect, no final flush
+        return cids
+
+    async def watch() -> None:  # a viewer on the surviving node starts its flusher
+        bob = await _open(nodes[1], show.code, b)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and await _count(show) < 3:
+            await asyncio.sleep(0.2)
+        await bob.close()
+
+    cids = asyncio.run(post_then_crash())
+    asyncio.run(watch())
+    rows = list(Comment.objects.filter(show=show).order_by("text").values_list("cid", "text"))
+    assert rows == [(cid, f"before the crash {i}") for i, cid in enumerate(cids)]
+
+
+async def _count(show: Any) -> int:
+    return await sync_to_async(Comment.objects.filter(show=show).count)()

@@ -51,7 +51,7 @@ def _get(client: Client, url: str) -> Any:
 
 
 async def _watch_parts(
-    client: Client, base: str, deadline: float, observations: dict[str, Any]
+    client: Client, base: str, deadline: float, observations: dict[str, Any], show_id: int
 ) -> None:
     """A low-latency player: blocking reloads for the next part, each part decoded."""
     init = await _get(client, base + "v0/init.mp4")
@@ -87,6 +87,10 @@ async def _watch_parts(
             stamps = [read_stamp(f) for f in frames]
             counters.extend(c for c, _ms in stamps)
             latencies.append(now - stamps[0][1] / 1000)
+        if len(order) >= 3 and "marker" not in observations:  # the host pins a product
+            observations["marker"] = await sync_to_async(marker_record)(
+                show_id=show_id, kind="pin", payload={"label": "A12"}
+            )
         # Ask for the part after the last one listed: the open segment's next part.
         open_msn = sequence + len(uris)
         listed = sum(1 for msn, _uri, _d in parts if msn == open_msn)
@@ -125,14 +129,12 @@ async def _publish(client: Client, stream: Stream, observations: dict[str, Any])
         (await _get(client, base + "v0/live.m3u8" + q)).status_code
         for q in ("?_HLS_part=1", "?_HLS_msn=x", "?_HLS_msn=999")
     ]
-    await _watch_parts(client, base, time.monotonic() + PUBLISH_SECONDS, observations)
+    deadline = time.monotonic() + PUBLISH_SECONDS
+    await _watch_parts(client, base, deadline, observations, stream.show_id)
     low = await _get(client, base + "v1/live.m3u8")
     observations["low_parts"] = playlist_entries(low.content.decode())[1]
     observations["second_post"] = await sync_to_async(client.post)(
         url, data=pc.localDescription.sdp, content_type="application/sdp", headers=auth
-    )
-    observations["marker"] = await sync_to_async(marker_record)(
-        show_id=stream.show_id, kind="pin", payload={"label": "A12"}
     )
     await asyncio.sleep(0.5)
     observations["delete"] = await sync_to_async(client.delete)(response["Location"], headers=auth)

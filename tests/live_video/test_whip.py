@@ -167,10 +167,34 @@ def test_the_host_console_shows_the_whip_url_and_stream_key(stream: Stream) -> N
     response = client.get(f"/api/live/video/shows/{stream.show.code}/ingest")
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, no-store"
+    whip = f"http://testserver/api/live/video/whip/shows/{stream.show.code}"
+    code = stream.show.code
     assert response.json() == {
-        "whip_url": f"http://testserver/api/live/video/whip/shows/{stream.show.code}",
+        "whip_url": whip,
         "stream_key": stream.key,
+        "obs": {"service": "WHIP", "server": whip, "bearer_token": stream.key},
+        "studio_url": f"/api/live/video/shows/{code}/studio",
+        "playback_url": f"/api/live/video/shows/{code}",
+        "rotate_url": f"/api/live/video/shows/{code}/ingest/rotate",
     }
+
+
+def test_the_host_rotates_the_stream_key_and_the_old_one_stops_working(stream: Stream) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(stream.show.host)
+    url = f"/api/live/video/shows/{stream.show.code}/ingest/rotate"
+    assert client.post(url).status_code == 403  # no CSRF token: nothing changes
+    assert Stream.objects.get(pk=stream.pk).key == stream.key
+    client.get(f"/api/live/video/shows/{stream.show.code}/ingest")  # sets the CSRF cookie
+    token = client.cookies["csrftoken"].value
+    response = client.post(url, headers={"X-CSRFToken": token})
+    assert response.status_code == 200
+    new_key = response.json()["stream_key"]
+    assert new_key != stream.key and Stream.objects.get(pk=stream.pk).key == new_key
+    assert _post(Client(), _url(stream), stream.key).status_code == 401
+    other = Client(enforce_csrf_checks=True)
+    assert other.post(url).status_code == 403
+    assert Stream.objects.get(pk=stream.pk).key == new_key
 
 
 def test_only_the_host_sees_the_stream_key(stream: Stream, shopper: Any) -> None:

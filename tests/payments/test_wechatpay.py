@@ -178,3 +178,36 @@ def test_a_replayed_old_notification_is_refused(
     assert response.status_code == 400
     assert response.json()["message"] == "notification timestamp is too old (replay?)"
     assert payment.status == "pending"
+
+
+@pytest.mark.django_db
+def test_platform_certificate_mode_verifies_answers_and_callbacks_with_the_downloaded_certificate(
+    settings: Any, make_order: Callable[..., Order], shopper: Any, client: Client, tmp_path: Any
+) -> None:
+    from payments.simulators.wechatpay import WeChatPaySimulator
+
+    sim = WeChatPaySimulator()
+    sim.start()
+    try:
+        settings.LIVEHUB_PAYMENT_PROVIDERS = {
+            "wechatpay": sim.platform_certificate_config(
+                notify_url="http://127.0.0.1:8000" + URL, cert_dir=str(tmp_path / "certs")
+            )
+        }
+        settings.LIVEHUB_PAYMENT_PROVIDERS_FILE = str(tmp_path / "none.json")
+        assert "public_key" not in settings.LIVEHUB_PAYMENT_PROVIDERS["wechatpay"]
+        order = make_order()
+        payment = payment_create(order=order, provider="wechatpay", method="native", actor=shopper)
+        sim.pay(payment.reference)
+        headers, body = sim.transaction_notification(payment.reference)
+        assert headers["Wechatpay-Serial"] == sim.signing_serial != sim.public_key_id
+        forged = dict(headers, **{"Wechatpay-Serial": sim.public_key_id})
+        assert _post(client, (forged, body)).status_code == 400
+        payment.refresh_from_db()
+        assert payment.status == "pending"
+        assert _post(client, (headers, body)).status_code == 204
+        payment.refresh_from_db()
+        order.refresh_from_db()
+        assert (payment.status, order.status) == ("succeeded", "allocated")
+    finally:
+        sim.stop()

@@ -189,14 +189,27 @@ def asgi_base(transactional_db: None, settings: SettingsWrapper) -> Iterator[str
     port = _free_port()
     log = (base / "daphne.log").open("wb")
     web = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "hub.asgi:application"],
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "hub.asgi:application",
+        ],
         cwd=ROOT,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     media = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "run_media_worker"], cwd=ROOT, env=env
+        [sys.executable, str(ROOT / "manage.py"), "run_media_worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60
@@ -323,9 +336,12 @@ def test_host_schedules_goes_live_by_whip_pins_drops_and_moderates(
         "the media worker to receive the camera",
         timeout=40,
     )
-    assert page.evaluate(
-        "document.querySelector('[data-testid=preview]').srcObject.getVideoTracks().length"
-    ) == 1
+    assert (
+        page.evaluate(
+            "document.querySelector('[data-testid=preview]').srcObject.getVideoTracks().length"
+        )
+        == 1
+    )
     page.get_by_text("Stream from OBS instead").click()
     expect(page.get_by_test_id("whip-url")).to_have_value(
         f"{asgi_base}/api/live/video/whip/shows/{show.code}"
@@ -411,12 +427,18 @@ def test_a_host_sees_only_their_own_shows(live_shop: SalesChannel, shopper: User
 
     host, other = _user("host", Role.HOST), _user("other-host", Role.HOST)
     mine = Show.objects.create(
-        code="MINE12345", host=host, title="Mine", scheduled_at=timezone.now() + timedelta(hours=1),
+        code="MINE12345",
+        host=host,
+        title="Mine",
+        scheduled_at=timezone.now() + timedelta(hours=1),
         sales_channel=live_shop,
     )
     theirs = Show.objects.create(
-        code="THEIRS123", host=other, title="Theirs",
-        scheduled_at=timezone.now() + timedelta(hours=1), sales_channel=live_shop,
+        code="THEIRS123",
+        host=other,
+        title="Theirs",
+        scheduled_at=timezone.now() + timedelta(hours=1),
+        sales_channel=live_shop,
     )
     client = Client()
     client.force_login(host)
@@ -525,7 +547,11 @@ def test_staff_receive_a_return_restock_adjust_stock_and_admins_retry_sync(
         credentials={"access_token": "shpat_test", "webhook_secret": "shpss_test"},
     )
     DeadLetter.objects.create(
-        connection=sync, kind="stock", key="TEE-RED-M", reason="HTTP 503", attempts=8,
+        connection=sync,
+        kind="stock",
+        key="TEE-RED-M",
+        reason="HTTP 503",
+        attempts=8,
         ref_id=tee.pk,
     )
     page.get_by_role("button", name="Sign out").click()

@@ -63,7 +63,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def daphne(e2e: dict[str, Any]) -> Iterator[str]:
+def e2e_settings(settings: SettingsWrapper, tmp_path: Path) -> SettingsWrapper:
+    """Settings the server process inherits: request it before ``daphne``."""
+    settings.LIVEHUB_PAYMENT_SANDBOX = True  # off by default outside DEBUG
+    settings.LIVEHUB_PAYMENT_PROVIDERS = {"sandbox": {"secret": "sandbox-e2e-secret"}}
+    settings.LIVEHUB_PAYMENT_PROVIDERS_FILE = str(tmp_path / "none.json")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+@pytest.fixture
+def daphne(transactional_db: None, e2e_settings: SettingsWrapper) -> Iterator[str]:
     """Daphne with ``hub.asgi`` in a forked process that shares this test's database."""
     from channels.testing.live import make_application
     from daphne.testing import DaphneProcess
@@ -144,9 +154,8 @@ def _world() -> dict[str, Any]:
 
 
 @pytest.fixture
-def e2e(settings: SettingsWrapper, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    settings.LIVEHUB_PAYMENT_PROVIDERS = {"sandbox": {"secret": "sandbox-e2e-secret"}}
-    settings.LIVEHUB_PAYMENT_PROVIDERS_FILE = str(tmp_path / "none.json")
+def e2e(e2e_settings: SettingsWrapper) -> Iterator[dict[str, Any]]:
+    settings = e2e_settings
     if settings.REDIS_URL:
         keys = list(quota.client().scan_iter(match="{live:drop:*", count=1000))
         if keys:
@@ -155,7 +164,6 @@ def e2e(settings: SettingsWrapper, tmp_path: Path) -> Iterator[dict[str, Any]]:
     # Playwright's event loop in this thread: build the world in a plain thread.
     with ThreadPoolExecutor(1) as pool:
         world = pool.submit(_world).result()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     yield world
     if settings.REDIS_URL:
         keys = list(quota.client().scan_iter(match="{live:drop:*", count=1000))

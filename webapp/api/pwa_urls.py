@@ -11,4 +11,5 @@ urlpatterns = [
     path("payment-methods/", views.PaymentMethodsView.as_view(), name="pwa-payment-methods"),
     path("payments/<str:reference>/qr.png", views.PaymentQrView.as_view(), name="pwa-payment-qr"),
     path("member/", views.MemberCentreView.as_view(), name="pwa-member"),
+    path("variants/", views.VariantsView.as_view(), name="pwa-variants"),
 ]

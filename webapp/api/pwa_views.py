@@ -23,7 +23,7 @@ from payments.models import Payment
 from webapp.models import ShowReminder
 from webapp.push import services
 from webapp.push.vapid import application_server_key
-from webapp.selectors import member_centre, payment_methods
+from webapp.selectors import member_centre, payment_methods, variants_detail
 
 
 class PushKeyView(APIView):
@@ -133,3 +133,14 @@ class MemberCentreView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response(member_centre(user=acting_user(request)))
+
+
+class VariantsView(APIView):
+    """``?sku=A&sku=B``: the catalogue facts the cart page shows for its lines."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        skus = [s for s in request.query_params.getlist("sku") if s][:100]
+        return Response({"variants": variants_detail(skus=skus)})

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from checkout.services import cart_merge
 from hub.kernel.errors import DomainError
 from webapp.selectors import session_profile
 
@@ -67,7 +68,11 @@ class LoginView(APIView):
         )
         if user is None:
             raise BadCredentials("wrong username or password")
+        # The session key changes at sign-in: fold the anonymous cart into the member's.
+        anonymous_session = request._request.session.session_key or ""
         login(request._request, user)
+        if anonymous_session:
+            cart_merge(session_key=anonymous_session, user=user)
         return Response(session_profile(user=user))
 
 

@@ -56,6 +56,7 @@ class ShopifyConnector:
     platform = "shopify"
     batch_size = 250  # inventorySetQuantities accepts up to 250 quantities
     compare_and_swap = True
+    one_call_per_sku = False
 
     def __init__(self, config: ConnectorConfig) -> None:
         self.config = config

@@ -60,6 +60,7 @@ class TaobaoConnector:
     platform = "taobao"
     batch_size = 20  # taobao.item.quantity.update sets one SKU per call
     compare_and_swap = False
+    one_call_per_sku = True
 
     def __init__(self, config: ConnectorConfig) -> None:
         self.config = config

@@ -36,6 +36,7 @@ class WooCommerceConnector:
     platform = "woocommerce"
     batch_size = 100  # the documented batch limit
     compare_and_swap = False
+    one_call_per_sku = False
 
     def __init__(self, config: ConnectorConfig) -> None:
         self.config = config

@@ -42,5 +42,13 @@ export default {
   share: { button: '分享', copied: '链接已复制：' },
   pay: { title: '支付', method: '支付方式', none: '尚未配置支付方式。', payWith: '立即支付（{method}）', providers: { sandbox: '沙箱', wechatpay: '微信支付', alipay: '支付宝' }, qrAlt: '微信支付二维码', scan: '请用微信扫码支付。付款到账后本页会自动更新。' },
   push: { on: '通知我', off: '关闭通知', blocked: '浏览器设置中已禁止本站通知。', orderReason: '订单可自提时通知我。', remind: '开播提醒', reminded: '已设置提醒', showReason: '直播开始时通知你。' },
+  nav3: { cart: '购物车', me: '我的' },
+  home: { liveNow: '正在直播', upcoming: '直播预告', replays: '直播回放' },
+  search: { suggestions: '搜索建议', count: '没有建议 | 1 条建议，用上下方向键选择 | {n} 条建议，用上下方向键选择' },
+  cart: { title: '购物车', empty: '购物车是空的。', price: '单价', actions: '操作', quantityOf: '{item} 的数量', remove: '删除', removed: '已删除 {item}。', subtotal: '小计（原价）', checkout: '去结算', add: '加入购物车', added: '已加入。购物车共 {n} 件。', view: '查看购物车' },
+  checkout: { title: '结算', storesReady: '目前没有门店能备齐全部商品。 | 1 家门店能备齐全部商品。 | {n} 家门店能备齐全部商品。', inStock: '全部有货', notInStock: '库存不足', addAddress: '新增地址', saveAddress: '保存地址', name: '收货人', phone: '手机号', region: '省份', city: '城市', line1: '详细地址', postcode: '邮编', coupon: '优惠券', couponCode: '优惠码', apply: '使用', yourCoupons: '我的优惠券：', couponApplied: '已使用优惠券 {code}。', points: '积分', usePoints: '使用积分（共 {n}）', summary: '订单明细', goods: '商品', memberDiscount: '会员价', couponDiscount: '优惠券', pointsDiscount: '{n} 积分', shipping: '运费', taxIncluded: '含增值税 {tax}', place: '提交订单' },
+  member: { title: '会员中心', tier: '等级', noTier: '普通会员', tierDiscount: '会员价：{n}% 折扣', spend: '近 12 个月消费：{amount}', toNext: '再消费 {amount} 升级为{tier}', points: '积分', noPoints: '还没有积分。', ledger: '积分明细', when: '日期', what: '事项', delta: '积分', kinds: { earn: '获得', redeem: '抵扣', reverse: '冲回', expire: '过期', birthday: '生日奖励', restore: '退回' }, coupons: '我的优惠券', noCoupons: '暂无优惠券。', percentOff: '{n}% 折扣', freeShipping: '免运费', amountOff: '立减 {amount}', minSpend: '满 {amount} 可用', until: '有效期至 {date}', usable: '可使用', used: '已使用', notifications: '通知', notifyReason: '在本设备接收订单进度和开播提醒。' },
+  shares: { title: '我的分享与奖励', links: '分享链接', clicks: '点击', orders: '带来的订单', balance: '奖励', rewards: '奖励明细', noRewards: '还没有奖励。分享商品或直播即可获得。', order: '订单', amount: '金额', kinds: { earn: '获得', reverse: '冲回' }, myLinks: '我的链接', noLinks: '你还没有分享过。', poster: '海报', targets: { product: '商品', show: '直播', post: '帖子' } },
+  reviews: { title: '评价', none: '还没有评价。', average: '没有评价 | 1 条评价，平均 {avg} 分（满分 5 分） | {n} 条评价，平均 {avg} 分（满分 5 分）', stars: '{n} 星', verified: '已购买', like: '赞（{n}）', rating: '你的评分', write: '你的评价', submit: '发表评价', published: '谢谢！评价已发表。', pending: '谢谢！评价审核后显示。', posts: '晒单', photoBy: '{author} 的照片', videoBy: '{author} 的视频' },
   errors: { generic: '出错了：{message}', offline: '网络不可用。' },
 }

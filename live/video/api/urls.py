@@ -12,6 +12,7 @@ urlpatterns = [
         "whep/seats/<str:session_id>/<str:seat>", views.whep_seat_session, name="whep-seat-session"
     ),
     path("shows/<str:show_code>/ingest", views.show_ingest, name="ingest"),
+    path("shows/<str:show_code>/ingest/rotate", views.show_ingest_rotate, name="ingest-rotate"),
     path("shows/<str:show_code>/studio", views.studio, name="studio"),
     path("hls/<str:media_id>/<str:session_id>/<path:name>", views.hls_file, name="hls"),
     path("shows/<str:show_code>", views.show_video, name="show"),

@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 
 from hub.kernel.errors import DomainError, NotFound, error_body
 from hub.kernel.ids import opaque_token
@@ -37,7 +37,7 @@ from live.video.services.sessions import (
     publisher_session_end,
     publisher_session_open,
 )
-from live.video.services.streams import stream_ensure
+from live.video.services.streams import stream_ensure, stream_rotate_key
 from live.video.worker.playlists import LIVE_PLAYLIST
 
 SDP_TYPE = "application/sdp"
@@ -215,17 +215,49 @@ def whep_seat_session(request: HttpRequest, session_id: str, seat: str) -> HttpR
     return _cors(HttpResponse(status=200), methods)
 
 
+@ensure_csrf_cookie
 def show_ingest(request: HttpRequest, show_code: str) -> HttpResponse:
-    """For the host console: the WHIP URL and stream key to paste into OBS."""
+    """For the host console: the WHIP URL and stream key to paste into OBS (host only).
+
+    Also sets the CSRF cookie the console needs to POST ``rotate_url``.
+    """
     if request.method != "GET":
         return HttpResponse(status=405, headers={"Allow": "GET"})
     try:
         show = selectors.ingest_info(show_code=show_code, user=request.user)
     except DomainError as error:
         return JsonResponse(error_body(error), status=error.http_status)
-    stream = stream_ensure(show=show)
+    return _ingest_response(request, show, stream_ensure(show=show))
+
+
+def show_ingest_rotate(request: HttpRequest, show_code: str) -> HttpResponse:
+    """POST: a new stream key (the old one gets 401 from now on); the host console's reset.
+
+    Cookie-authenticated, so Django's CSRF check applies (send ``X-CSRFToken``).
+    """
+    if request.method != "POST":
+        return HttpResponse(status=405, headers={"Allow": "POST"})
+    try:
+        show = selectors.ingest_info(show_code=show_code, user=request.user)
+    except DomainError as error:
+        return JsonResponse(error_body(error), status=error.http_status)
+    stream = stream_rotate_key(stream=stream_ensure(show=show), actor_id=request.user.pk)
+    return _ingest_response(request, show, stream)
+
+
+def _ingest_response(request: HttpRequest, show: Any, stream: Any) -> HttpResponse:
     whip = request.build_absolute_uri(reverse("live_video:whip", kwargs={"show_code": show.code}))
-    response = JsonResponse({"whip_url": whip, "stream_key": stream.key})
+    response = JsonResponse(
+        {
+            "whip_url": whip,
+            "stream_key": stream.key,
+            # OBS 30+: Settings → Stream → Service "WHIP", Server, Bearer Token
+            "obs": {"service": "WHIP", "server": whip, "bearer_token": stream.key},
+            "studio_url": reverse("live_video:studio", kwargs={"show_code": show.code}),
+            "playback_url": reverse("live_video:show", kwargs={"show_code": show.code}),
+            "rotate_url": reverse("live_video:ingest-rotate", kwargs={"show_code": show.code}),
+        }
+    )
     response["Cache-Control"] = "private, no-store"
     return response
 

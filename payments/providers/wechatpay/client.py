@@ -56,6 +56,13 @@ class WeChatPayProvider:
         self.mchid = str(config["mchid"])
         self.appid = str(config["appid"])
         self.notify_url = str(config["notify_url"])
+        # WeChat Pay public key mode (current), or platform-certificate mode (merchants
+        # onboarded earlier): the downloaded platform certificate(s) sit in ``cert_dir``.
+        verify: dict[str, Any] = (
+            {"public_key": config["public_key"], "public_key_id": config["public_key_id"]}
+            if config.get("public_key")
+            else {"cert_dir": str(config["cert_dir"])}
+        )
         self.client = WeChatPay(
             wechatpay_type=WeChatPayType.NATIVE,
             mchid=self.mchid,
@@ -64,9 +71,8 @@ class WeChatPayProvider:
             appid=self.appid,
             apiv3_key=config["apiv3_key"],
             notify_url=self.notify_url,
-            public_key=config["public_key"],
-            public_key_id=config["public_key_id"],
             timeout=(5, 15),
+            **verify,
         )
         if config.get("gateway"):
             # The SDK has no public knob for the host; the simulator stands in for it.
