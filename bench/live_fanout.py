@@ -274,7 +274,7 @@ if os.environ.get("LIVEHUB_BENCH_BASELINE") == "1":
 # ---- one run ----------------------------------------------------------------------------
 
 #: ``"text":"t=<post time>"`` inside a frame: timing without a full JSON parse per frame
-_STAMP = re.compile(rb'"text":"t=([0-9.]+)"')
+_STAMP = re.compile(rb'"text": ?"t=([0-9.]+)"')
 
 
 class LeanViewer(asyncio.Protocol):
@@ -572,7 +572,11 @@ def main() -> None:
             )
         finally:
             proc.terminate()
-            proc.wait(timeout=10)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # the baseline can be far behind: stop it
+                proc.kill()
+                proc.wait()
         print(name, json.dumps({k: round(v, 3) for k, v in results[name].items()}), flush=True)
     print(f"load after: {os.getloadavg()}", flush=True)
     nothing = {"delivered_per_s": 0.0, "p50_ms": float("nan"), "p99_ms": float("nan"),

@@ -103,43 +103,58 @@ async def child_main(out_dir: Path, fanout: int, max_height: int, low_height: in
 class Checker:
     """Reads the top rendition as players would: segments (plain HLS) and parts (LL-HLS).
 
-    Segment latency: a segment listed in ``index.m3u8`` minus the capture time of its
-    first frame (what a 1 s-segment player can fetch). Part availability: a part listed
-    in ``live.m3u8`` minus the capture time of its first frame. LL glass-to-glass: a
-    low-latency player (hls.js ``lowLatencyMode``, Safari) plays PART-HOLD-BACK behind
-    the newest listed part, so a frame shows PART-HOLD-BACK after the part ending with
-    it is listed: (listed - capture of the part's last frame) + PART-HOLD-BACK.
+    Each time a playlist is read, the new segments and parts it lists are "available
+    now". Capture times come from the frame stamps: the first frame of every segment (an
+    IDR, so one frame decodes alone) gives capture time minus media time; every other
+    frame's capture time is that plus its media time (exact: media time comes from the
+    publisher's RTP timestamps), read from the fragments' decode times without decoding.
+
+    Segment latency: a segment listed in ``index.m3u8`` minus the capture of its first
+    frame (what a 1 s-segment player can fetch). Part availability: a part listed in
+    ``live.m3u8`` minus the capture of its first frame. LL glass-to-glass: a low-latency
+    player (hls.js ``lowLatencyMode``, Safari) plays PART-HOLD-BACK behind the newest
+    listed part, so a frame shows PART-HOLD-BACK after the part that ends with it is
+    listed: (listed - capture of the part's last frame) + PART-HOLD-BACK.
     """
 
     def __init__(self, out_dir: Path) -> None:
         self.dir = out_dir / "v0"
         self.segments: set[str] = set()
         self.parts: set[str] = set()
-        self.decoder: Any = None
+        self.init = b""
+        self.offset: float | None = None  #: capture time minus media time (seconds)
         self.segment_latencies: list[float] = []
         self.part_available: list[float] = []
         self.ll_latencies: list[float] = []
         self.hold_back = 0.0
-        self.part_count = 0
+
+    def _span(self, data: bytes) -> tuple[float, float]:
+        """(media time of the first frame, of the end) of a part or segment."""
+        from live.video.worker.fmp4 import parse_init, split_fragments
+
+        tracks = parse_init(self.init)
+        video = [f for f in split_fragments(self.init, data) if tracks[f.track_id].kind == "video"]
+        timescale = tracks[video[0].track_id].timescale
+        end = video[-1].base_time + video[-1].duration
+        return video[0].base_time / timescale, end / timescale
+
+    def _anchor(self, data: bytes, start: float) -> None:
+        import av
+
+        from live.video.synthetic import read_stamp
+
+        with av.open(io.BytesIO(self.init + data), mode="r") as container:
+            first = next(container.decode(video=0))
+        self.offset = read_stamp(first)[1] / 1000 - start
 
     def poll(self, measuring: bool) -> None:
-        from live.video.synthetic import PartDecoder, playlist_entries, read_stamp
+        from live.video.synthetic import playlist_entries
 
-        if self.decoder is None:
+        if not self.init:
             if not (self.dir / "init.mp4").is_file():
                 return
-            self.decoder = PartDecoder((self.dir / "init.mp4").read_bytes())
-        init = self.decoder.init
-        index = self.dir / "index.m3u8"
-        text = index.read_text() if index.exists() else ""
-        for name in [ln for ln in text.splitlines() if ln.endswith(".m4s")]:
-            if name in self.segments:
-                continue
-            self.segments.add(name)
-            now = time.time()
-            first = PartDecoder(init).frames((self.dir / name).read_bytes())[0]
-            if measuring:
-                self.segment_latencies.append(now - read_stamp(first)[1] / 1000)
+            self.init = (self.dir / "init.mp4").read_bytes()
+        listed = time.time()
         live = (self.dir / "live.m3u8").read_text()
         if not self.hold_back and "PART-HOLD-BACK=" in live:
             self.hold_back = float(live.split("PART-HOLD-BACK=")[1].split()[0].split(",")[0])
@@ -147,16 +162,29 @@ class Checker:
             if uri in self.parts:
                 continue
             self.parts.add(uri)
-            now = time.time()
             try:
-                frames = self.decoder.frames((self.dir / uri).read_bytes())
-            except FileNotFoundError:  # pruned already: this checker fell far behind
+                data = (self.dir / uri).read_bytes()
+            except FileNotFoundError:  # pruned already
                 continue
-            if measuring and frames:
-                self.part_count += 1
-                self.part_available.append(now - read_stamp(frames[0])[1] / 1000)
-                last = now - read_stamp(frames[-1])[1] / 1000
-                self.ll_latencies.append(last + self.hold_back)
+            start, end = self._span(data)
+            if uri.endswith(".0.m4s"):  # independent: its first frame decodes alone
+                self._anchor(data, start)
+            if measuring and self.offset is not None:
+                self.part_available.append(listed - (start + self.offset))
+                last_frame = end - 1 / 30
+                self.ll_latencies.append(listed - (last_frame + self.offset) + self.hold_back)
+        listed = time.time()
+        index = self.dir / "index.m3u8"
+        text = index.read_text() if index.exists() else ""
+        for name in [ln for ln in text.splitlines() if ln.endswith(".m4s")]:
+            if name in self.segments:
+                continue
+            self.segments.add(name)
+            data = (self.dir / name).read_bytes()
+            start, _end = self._span(data)
+            self._anchor(data, start)
+            if measuring and self.offset is not None:
+                self.segment_latencies.append(listed - (start + self.offset))
 
 
 async def run_phase(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.core.cache import cache
 
 from channels_sync.models import Connection
 from channels_sync.services import order_push, reconcile, stock_push, webhooks
@@ -13,18 +14,35 @@ def webhook_process(delivery_id: int) -> str:
     return webhooks.webhook_process(delivery_id=delivery_id)
 
 
+FOLLOW_UP_KEY = "livehub:sync-push-follow-up"
+
+
+def _follow_up() -> None:
+    """Schedule one push for the next due change (not-yet-due rows, backoffs, probes).
+
+    The cache key keeps it to one follow-up in flight, however many pushes ran; beat
+    (every 2 s) covers longer waits and a lost follow-up.
+    """
+    wait = stock_push.next_due_in_seconds()
+    if wait is None or wait >= 10:
+        return
+    if cache.add(FOLLOW_UP_KEY, 1, timeout=int(wait) + 5):
+        stock_push_due_later.apply_async(countdown=max(wait, 0.05))
+
+
 @shared_task(name="channels_sync.stock_push_due")
 def stock_push_due() -> int:
     report = stock_push.stock_push_due()
-    wait = stock_push.next_due_in_seconds()
-    if wait is not None and wait < 10:  # beat covers longer waits (backoffs)
-        stock_push_due_later.apply_async(countdown=max(wait, 0.05))
+    _follow_up()
     return report.pushed
 
 
 @shared_task(name="channels_sync.stock_push_due_later")
 def stock_push_due_later() -> int:
-    return stock_push.stock_push_due().pushed
+    cache.delete(FOLLOW_UP_KEY)
+    report = stock_push.stock_push_due()
+    _follow_up()
+    return report.pushed
 
 
 @shared_task(name="channels_sync.order_push_due")

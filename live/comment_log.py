@@ -187,15 +187,16 @@ class RedisCommentLog:
         stored = 0
         while True:
             # entries a crashed (or failed) flusher read but never acknowledged
-            _next, stale, *_ = await client.xautoclaim(
+            claimed: Any = await client.xautoclaim(
                 STREAM, GROUP, consumer, min_idle_time=RECLAIM_IDLE_MS, count=MAX_BATCH
             )
+            stale: list[Any] = list(claimed[1])
             fresh: list[Any] = []
-            got = await client.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=MAX_BATCH)
+            got: Any = await client.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=MAX_BATCH)
             for _stream, messages in got or []:
                 fresh.extend(messages)
-            entries = [(i, f) for i, f in list(stale) + fresh if f]
-            gone = [i for i, f in list(stale) if not f]  # deleted while pending
+            entries = [(i, f) for i, f in stale + fresh if f]
+            gone = [i for i, f in stale if not f]  # deleted while pending
             if entries:
                 stored += await self._store(client, entries)
             if gone:

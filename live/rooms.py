@@ -46,9 +46,9 @@ logger = logging.getLogger(__name__)
 #: a viewer gets at most one frame per interval; the interval adapts between these bounds
 MIN_FRAME_SECONDS = 0.1
 MAX_FRAME_SECONDS = 0.25
-#: the interval is this many times the recent fan-out time, so fan-out keeps at most
-#: about half of the process (its socket writes cost about as much again)
-FANOUT_SHARE = 4.0
+#: the interval is this many times the recent fan-out time (wall clock, socket writes
+#: included), so fan-out takes at most ~40% of the process under a big audience
+FANOUT_SHARE = 2.5
 #: the first change after a quiet spell waits this long to gather company
 COALESCE_SECONDS = 0.01
 #: viewers handed a frame between two yields to the event loop (their writes go out
@@ -58,8 +58,6 @@ MAX_COMMENTS_PER_FRAME = 30
 HOUSEKEEPING_SECONDS = 0.1
 PRESENCE_SECONDS = 3.0
 DASHBOARD_SECONDS = 5.0
-#: kept for older imports: the old fixed tick
-TICK_SECONDS = MIN_FRAME_SECONDS
 NODE = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 

@@ -6,14 +6,25 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Sum
 from django.utils import timezone
 
 from hub.kernel.roles import Role, user_has_role
-from live.models import Comment, Drop, DropClaim, LineupItem, Show, ShowBan, ShowModerator, ShowMute
-from live.states import DropStatus
-from oms.models import Order
+from live.models import (
+    Comment,
+    CouponClaim,
+    Drop,
+    DropClaim,
+    LineupItem,
+    Show,
+    ShowBan,
+    ShowModerator,
+    ShowMute,
+)
+from live.states import TAKING, DropStatus
+from oms.models import Hold, Order
 from oms.selectors import available_to_promise
 from oms.states import OrderStatus
 
@@ -196,3 +207,46 @@ def show_dashboard(show: Show, *, viewers_now: int = 0) -> dict[str, Any]:
         "currency": show.sales_channel.currency,
         "conversion": round(int(paid_stats["buyers"] or 0) / audience, 4),
     }
+
+
+# ---- answers for other apps (registered in ``LiveConfig.ready``) ----------------------------
+
+
+def live_prices_for_hold(hold: Hold) -> dict[str, int] | None:
+    """SKU -> the drop's live price for a hold made by a drop buy; ``None`` for any other.
+
+    Checkout asks this (``checkout.live_prices``) before pricing a ``live_drop`` hold, so
+    a live hold is paid at the price the host announced, never at the catalogue price.
+    """
+    if hold.kind != Hold.Kind.LIVE_DROP:
+        return None
+    claim = (
+        DropClaim.objects.select_related("variant", "drop")
+        .filter(hold=hold, buyer_id=hold.owner_id, status__in=TAKING)
+        .first()
+    )
+    if claim is None:
+        return None
+    return {claim.variant.sku: claim.drop.price_amount}
+
+
+def coupon_claimed_in_room(code: str, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Did ``user`` claim coupon ``code`` in a live room (within that drop's rules)?
+
+    The members app asks this (``members.live_coupons``) before a coupon marked as a
+    live-room coupon may be used. Only a claim made through ``coupon_claim`` counts (so
+    the drop's quantity and per-user limit applied); when the coupon names its room, the
+    claim must come from a coupon drop in that room.
+    """
+    if not user.is_authenticated:
+        return False
+    claims = CouponClaim.objects.filter(coupon_drop__code__iexact=code.strip(), user_id=user.pk)
+    room = (
+        apps.get_model("members", "Coupon")
+        .objects.filter(code__iexact=code.strip())
+        .values_list("live_room", flat=True)
+        .first()
+    )
+    if room:
+        claims = claims.filter(coupon_drop__show__code=room)
+    return claims.exists()

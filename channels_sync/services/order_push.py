@@ -118,11 +118,11 @@ def _send(push: OrderPush) -> int:
         )
         if error.retryable and (gate == "probe" or state != BreakerState.CLOSED):
             # An outage, not this push: it waits for the breaker, attempts untouched.
-            retry_at = Connection.objects.values_list("breaker_retry_at", flat=True).get(
+            probe_at = Connection.objects.values_list("breaker_retry_at", flat=True).get(
                 pk=connection.pk
             )
             OrderPush.objects.filter(pk=push.pk).update(
-                last_error=error.message[:500], next_attempt_at=retry_at or timezone.now()
+                last_error=error.message[:500], next_attempt_at=probe_at or timezone.now()
             )
             return 0
         attempts = push.attempts + 1

@@ -62,30 +62,6 @@ def comment_check(
     return cleaned
 
 
-def comments_store_batch(
-    *, show_id: int, drafts: list[CommentDraft], deleted: set[str] | frozenset[str] = frozenset()
-) -> int:
-    """Store many comments in one INSERT (the hot path never writes one by one)."""
-    if not drafts:
-        return 0
-    rows = [
-        Comment(
-            show_id=show_id,
-            cid=d.cid,
-            author_id=d.author_id,
-            author_name=d.author[:150],
-            role=d.role,
-            text=d.text,
-            posted_at=datetime.fromtimestamp(d.at, tz=UTC),
-            deleted=d.cid in deleted,
-        )
-        for d in drafts
-    ]
-    with transaction.atomic():
-        Comment.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(rows)
-
-
 def comments_store_drafts(*, batch: list[tuple[int, CommentDraft]]) -> int:
     """Store comments of any shows in one transaction; idempotent by ``cid``.
 

@@ -17,6 +17,7 @@ from live import events
 from live.errors import BuyerLimitReached, CouponGone, InvalidMessage, NotAllowed
 from live.models import CouponClaim, CouponDrop, Show
 from live.selectors import can_host
+from live.services.replay import replay_mark
 
 
 def coupon_drop_create(
@@ -46,6 +47,9 @@ def coupon_drop_create(
             "room.coupon", id=coupon.pk, code=code, left=quantity, claim_limit=claim_limit
         )
         after_commit(lambda: events.broadcast(show.code, payload))
+        replay_mark(show_id=show.pk, kind="coupon", payload={
+            "coupon": coupon.pk, "code": code, "quantity": quantity,
+        })  # fmt: skip
     return coupon
 
 

@@ -36,6 +36,7 @@ from live import events, locks, quota
 from live.errors import BuyerLimitReached, DropNotOpen, InvalidMessage, NotAllowed, SoldOut
 from live.models import Drop, DropClaim, LineupItem, Show, WaitlistEntry
 from live.selectors import can_host
+from live.services.replay import replay_mark
 from live.states import CLAIM_TRANSITIONS, DROP_TRANSITIONS, TAKING, ClaimStatus, DropStatus
 from oms.errors import OutOfStock
 from oms.models import Hold, ProductVariant
@@ -47,6 +48,8 @@ logger = logging.getLogger(__name__)
 MAX_KEY_LENGTH = 100
 #: stream entries made durable per transaction (one hold batch, one audit-chain append)
 DRAIN_BATCH = 250
+#: a batch that lost a race for some of its claims retries without them this often
+MATERIALISE_ATTEMPTS = 5
 MAX_COUNTDOWN_SECONDS = 3600
 MAX_DURATION_SECONDS = 24 * 3600
 
@@ -165,6 +168,11 @@ def drop_open(
             quota.open_gate(drop_id=drop.pk, remaining=units)
         state = drop_state(drop, left=units)
         after_commit(lambda: events.broadcast(show.code, events.event("room.drop", drop=state)))
+        if kind == Drop.Kind.FLASH:  # a pinned item's standing sale is marked by the pin
+            replay_mark(show_id=show.pk, kind="drop", payload={
+                "drop": drop.pk, "item": item.label, "price": price, "quota": units,
+                "starts_at": starts.isoformat(),
+            })  # fmt: skip
     return drop
 
 
@@ -437,11 +445,13 @@ def drop_claims_materialise(*, drop: Drop, takes: list[StreamTake]) -> list[Drop
     """
     if not takes:
         return []
-    for attempt in range(2):
+    for attempt in range(MATERIALISE_ATTEMPTS):
         try:
             return _materialise(drop, takes)
         except IntegrityError:
-            if attempt:
+            # another drainer committed some of these claims first: they are found
+            # (and skipped) on the next attempt, so each retry makes progress
+            if attempt == MATERIALISE_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
 
@@ -513,7 +523,7 @@ def _materialise(drop: Drop, takes: list[StreamTake]) -> list[DropClaim]:
         # are refused units given back, so two drainers can never both give back.
         DropClaim.objects.bulk_create(fresh, batch_size=500)
         refused = [c for c in todo if c.status == ClaimStatus.REJECTED and _token(c) not in given]
-        for claim in refused:
+        for claim in refused if quota.enabled() else []:
             quota.give_back(
                 drop_id=drop.pk, buyer_id=claim.buyer_id, quantity=claim.quantity,
                 token=_token(claim),

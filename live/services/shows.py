@@ -20,6 +20,7 @@ from live.errors import InvalidMessage, NotAllowed
 from live.models import Drop, LineupItem, Show, ShowModerator
 from live.selectors import can_host, drop_for_item, item_state
 from live.services.drops import _close, drop_open
+from live.services.replay import replay_mark
 from live.states import SHOW_TRANSITIONS, DropStatus, ShowStatus
 from oms.models import Product, SalesChannel
 
@@ -45,6 +46,8 @@ def show_create(
             scheduled_at=scheduled_at,
             sales_channel=sales_channel,
         )
+        show_id = show.pk
+        after_commit(lambda: _stream_ensure(show_id))
         audit_record(
             kind="live.show.created",
             aggregate_type="live_show",
@@ -53,6 +56,13 @@ def show_create(
             payload={"title": title, "scheduled_at": scheduled_at.isoformat()},
         )
     return show
+
+
+def _stream_ensure(show_id: int) -> None:
+    """Give a new show its video stream (and key) right away (after commit)."""
+    from live.video.services.streams import stream_ensure
+
+    stream_ensure(show=Show.objects.get(pk=show_id))
 
 
 def lineup_add(
@@ -155,6 +165,12 @@ def show_pin(*, show: Show, actor: User, label: str | None) -> Show:
         state = item_state(item)
         code = show.code
         after_commit(lambda: events.broadcast(code, events.event("room.pinned", item=state)))
+        if item is not None:
+            marker = {"item": item.label, "product": item.product_id,
+                      "price": item.live_price_amount}  # fmt: skip
+            replay_mark(show_id=show.pk, kind="pin", payload=marker)
+        else:
+            replay_mark(show_id=show.pk, kind="unpin", payload={})
     return show
 
 

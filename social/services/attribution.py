@@ -17,6 +17,7 @@ from django.db.models import Sum
 
 from hub.kernel.audit import audit_record
 from oms.models import Order
+from payments.selectors import payments_for_order
 from social.models import AnalyticsEvent, Attribution, RewardEntry, ShareClick
 from social.policy import current_policy
 from social.services.analytics import analytics_event_record
@@ -119,8 +120,6 @@ def _returned_value(order: Order) -> int:
 
 def _refunded_value(order: Order) -> int:
     """Money refunded on the order's payments (succeeded refunds only)."""
-    from payments.selectors import payments_for_order
-
     return sum(p.refunded_amount for p in payments_for_order(order.pk))
 
 

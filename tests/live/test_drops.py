@@ -15,12 +15,15 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from hub.kernel.errors import DomainError
+from hub.kernel.models import AuditEvent
 from live import quota
 from live.errors import BuyerLimitReached, DropNotOpen, SoldOut
 from live.models import Drop, DropClaim, LineupItem, Show, WaitlistEntry
 from live.services.drops import (
+    StreamTake,
     drop_buy,
     drop_claims_drain,
+    drop_claims_materialise,
     drop_claims_release,
     drop_open,
     drop_reconcile,
@@ -218,3 +221,74 @@ def test_a_take_that_crashed_before_its_hold_is_made_durable_by_the_drainer(
     assert drop_claims_drain(drop_id=drop.pk, consumer="survivor") == 1
     assert DropClaim.objects.get().status == "held"
     assert quota.pending_count(drop_id=drop.pk) == 0
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_two_drainers_materialising_the_same_takes_make_each_hold_once(
+    show, item, host, hoodie_xl, warehouse, stock: StockFn, buyers
+) -> None:
+    stock(hoodie_xl, warehouse, 100)
+    drop = _open(show, item, host, quota_units=20)
+    takes = [
+        StreamTake(buyer_id=u.pk, key="tap", variant_id=hoodie_xl.pk, quantity=1)
+        for u in buyers(12)
+    ]
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def drain(batch: list[StreamTake]) -> None:
+        barrier.wait()
+        try:
+            drop_claims_materialise(drop=Drop.objects.get(pk=drop.pk), takes=batch)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    # two drainers got every entry (one took the other's over), two got overlapping halves
+    threads = [
+        threading.Thread(target=drain, args=(batch,))
+        for batch in (takes, list(reversed(takes)), takes[:8], takes[4:])
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert DropClaim.objects.filter(drop=drop, status="held").count() == 12
+    assert Hold.objects.filter(status="active").count() == 12
+    assert StockLevel.objects.get(variant=hoodie_xl).reserved == 12
+
+
+@pytest.mark.skipif("not __import__('django.conf').conf.settings.REDIS_URL")
+def test_a_drain_batch_makes_many_holds_in_a_few_statements(
+    show, item, host, hoodie_xl, warehouse, stock: StockFn, buyers,
+    django_assert_max_num_queries,
+) -> None:  # fmt: skip
+    stock(hoodie_xl, warehouse, 100)
+    drop = _open(show, item, host, quota_units=60, per_buyer_limit=1)
+    for user in buyers(60):
+        drop_buy(drop=drop, buyer=user, variant=hoodie_xl, quantity=1, key="tap")
+    with django_assert_max_num_queries(30):
+        assert drop_claims_drain(drop_id=drop.pk) == 60
+    assert DropClaim.objects.filter(drop=drop, status="held").count() == 60
+    assert StockLevel.objects.get(variant=hoodie_xl).reserved == 60
+    assert AuditEvent.objects.filter(kind="hold.batch_created").count() == 1
+    assert drop_reconcile(drop=drop).drift == 0
+
+
+@pytest.mark.skipif("not __import__('django.conf').conf.settings.REDIS_URL")
+def test_a_take_whose_units_were_given_back_before_a_crash_is_rejected_not_held(
+    show, item, host, shopper, hoodie_xl, warehouse, stock: StockFn
+) -> None:
+    stock(hoodie_xl, warehouse, 10)
+    drop = _open(show, item, host, quota_units=5)
+    drop_buy(drop=drop, buyer=shopper, variant=hoodie_xl, quantity=1, key="a")
+    # the last drainer gave the units back, then died before committing the rejection
+    quota.give_back(drop_id=drop.pk, buyer_id=shopper.pk, quantity=1, token=f"{shopper.pk}:a")
+    assert quota.left(drop_id=drop.pk) == 5
+    assert drop_claims_drain(drop_id=drop.pk) == 1
+    assert DropClaim.objects.get().status == ClaimStatus.REJECTED
+    assert not Hold.objects.exists()
+    assert drop_reconcile(drop=drop).drift == 0

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import contextlib
+from datetime import timedelta
 
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from checkout.live_prices import live_prices_for
+from checkout.services import checkout_from_hold
 from hub.kernel.errors import InvalidTransition
 from live.errors import BuyerLimitReached, CommentRefused, CouponGone, NotAllowed, RateLimited
 from live.models import CouponClaim, Drop, DropClaim, Show
@@ -13,8 +20,24 @@ from live.services.comments import comment_check
 from live.services.coupons import coupon_claim, coupon_drop_create
 from live.services.drops import drop_buy, drop_claims_drain, drop_claims_release, drop_open
 from live.services.moderation import blocked_words_set, slow_mode_set, user_mute
-from live.services.shows import moderator_add, show_pin, transition_show
+from live.services.shows import moderator_add, show_create, show_pin, transition_show
+from live.video.models import TimelineMarker
+from live.video.services.sessions import (
+    publisher_session_end,
+    publisher_session_mark_live,
+    publisher_session_open,
+)
+from live.video.services.streams import stream_ensure
+from members.errors import CouponNotApplicable
+from members.live_coupons import live_coupon_claimed
+from members.models import Coupon
+from members.services import PricedLine, coupon_evaluate
+from oms.models import Hold
+from oms.services.holds import hold_create
 from oms.services.orders import order_mark_paid
+from tests.fixtures.commerce import home, rates
+
+__all__ = ["home", "rates"]
 
 
 def test_hosts_manage_only_their_own_shows(show, shopper, host) -> None:
@@ -108,3 +131,111 @@ def test_another_buyer_cannot_check_out_my_hold(
     from oms.models import Order
 
     assert Order.objects.count() == 0
+
+
+# ---- hooks answered for checkout and members; replay markers ------------------------------
+
+
+def test_a_live_hold_checks_out_at_the_drops_live_price(
+    show, item, host, shopper, hoodie_xl, warehouse, stock, home, rates
+) -> None:
+    stock(hoodie_xl, warehouse, 5)
+    drop = drop_open(show=show, item=item, actor=host, price_amount=5900)
+    drop_buy(drop=drop, buyer=shopper, variant=hoodie_xl, quantity=2, key="k")
+    drop_claims_drain(drop_id=drop.pk)
+    hold = DropClaim.objects.get().hold
+    assert live_prices_for(hold) == {"HOODIE-RED-XL": 5900}
+    order, _quote = checkout_from_hold(user=shopper, hold_token=hold.token, address=home)
+    assert order.hold_id == hold.pk
+    assert order.lines.get().unit_price_amount == 5900
+    assert order.lines.get().quantity == 2
+
+
+def test_a_hold_not_made_by_a_drop_has_no_live_price(web, tee, warehouse, stock, shopper) -> None:
+    stock(tee, warehouse, 5)
+    hold = hold_create(sales_channel=web, quantities={tee: 1}, kind=Hold.Kind.LIVE_DROP,
+                       owner=shopper, ttl_seconds=60)  # fmt: skip
+    assert live_prices_for(hold) is None
+
+
+def test_a_room_coupon_is_usable_only_after_claiming_it_in_that_room(
+    show, host, shopper, other_shopper
+) -> None:
+    Coupon.objects.create(code="LIVE20", kind="fixed", value=2000, live_room=show.code)
+    lines = [PricedLine(sku="HOODIE-RED-XL", unit_price=9900, quantity=1)]
+
+    def evaluate(user) -> int:
+        return coupon_evaluate(code="live20", user=user, sales_channel_id=show.sales_channel_id,
+                               currency="CNY", lines=lines).discount  # fmt: skip
+
+    with pytest.raises(CouponNotApplicable, match="claim coupon LIVE20 in the live room first"):
+        evaluate(shopper)
+    coupon = coupon_drop_create(show=show, actor=host, code="LIVE20", quantity=1, claim_limit=1)
+    coupon_claim(coupon=coupon, user=shopper, key="tap")
+    assert evaluate(shopper) == 2000
+    with pytest.raises(CouponGone):
+        coupon_claim(coupon=coupon, user=other_shopper, key="tap")
+    with pytest.raises(CouponNotApplicable):
+        evaluate(other_shopper)  # the drop's quantity ran out: no claim, no coupon
+
+
+def test_a_claim_in_another_room_does_not_unlock_a_rooms_coupon(
+    show, host, shopper, live_channel
+) -> None:
+    other = show_create(host=host, title="Other show", scheduled_at=timezone.now(),
+                        sales_channel=live_channel)  # fmt: skip
+    Coupon.objects.create(code="ROOM1", kind="fixed", value=500, live_room=show.code)
+    coupon = coupon_drop_create(show=other, actor=host, code="ROOM1", quantity=5)
+    coupon_claim(coupon=coupon, user=shopper, key="a")
+    assert live_coupon_claimed("ROOM1", shopper) is False
+    coupon_claim(
+        coupon=coupon_drop_create(show=show, actor=host, code="ROOM1", quantity=5),
+        user=shopper,
+        key="b",
+    )
+    assert live_coupon_claimed("ROOM1", shopper) is True
+
+
+def test_pins_drops_and_coupons_are_marked_on_the_replay_timeline(
+    show, item, host, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        stream = stream_ensure(show=show)
+    session = publisher_session_open(show_code=show.code, stream_key=stream.key)
+    publisher_session_mark_live(
+        public_id=session.public_id, media_started_at=timezone.now() - timedelta(seconds=30)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        show_pin(show=show, actor=host, label="A12")
+    with django_capture_on_commit_callbacks(execute=True):
+        drop = drop_open(show=show, item=item, actor=host, quota_units=3, price_amount=4900)
+    with django_capture_on_commit_callbacks(execute=True):
+        coupon = coupon_drop_create(show=show, actor=host, code="LIVE5", quantity=10)
+    with django_capture_on_commit_callbacks(execute=True):
+        show_pin(show=show, actor=host, label=None)
+    markers = list(TimelineMarker.objects.order_by("id"))
+    assert [m.kind for m in markers] == ["pin", "drop", "coupon", "unpin"]
+    assert markers[0].payload == {"item": "A12", "product": item.product_id, "price": 9900}
+    assert (markers[1].payload["drop"], markers[1].payload["price"]) == (drop.pk, 4900)
+    assert markers[2].payload == {"coupon": coupon.pk, "code": "LIVE5", "quantity": 10}
+    assert all(m.session_id == session.pk and m.media_time_seconds >= 30 for m in markers)
+
+
+def test_nothing_is_marked_when_the_pin_rolls_back_or_without_live_video(
+    show, host, django_capture_on_commit_callbacks
+) -> None:
+    stream = stream_ensure(show=show)
+    session = publisher_session_open(show_code=show.code, stream_key=stream.key)
+    publisher_session_mark_live(public_id=session.public_id, media_started_at=timezone.now())
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        contextlib.suppress(RuntimeError),
+        transaction.atomic(),
+    ):
+        show_pin(show=show, actor=host, label="A12")
+        raise RuntimeError("the surrounding write failed")
+    assert TimelineMarker.objects.count() == 0
+    publisher_session_end(public_id=session.public_id, reason="test")
+    with django_capture_on_commit_callbacks(execute=True):
+        show_pin(show=show, actor=host, label="A12")  # not publishing: nothing to stamp
+    assert TimelineMarker.objects.count() == 0

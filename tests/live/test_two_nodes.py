@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
@@ -217,18 +216,13 @@ def test_comments_a_killed_node_accepted_are_stored_exactly_once(
         PROCESSES[nodes[0]].kill()  # SIGKILL: no disconnect, no final flush
         return cids
 
-    async def watch() -> None:  # a viewer on the surviving node starts its flusher
-        bob = await _open(nodes[1], show.code, b)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and await _count(show) < 3:
-            await asyncio.sleep(0.2)
-        await bob.close()
-
     cids = asyncio.run(post_then_crash())
-    asyncio.run(watch())
+    loop = asyncio.new_event_loop()
+    bob = loop.run_until_complete(_open(nodes[1], show.code, b))  # starts that node's flusher
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and Comment.objects.filter(show=show).count() < 3:
+        time.sleep(0.2)
+    loop.run_until_complete(bob.close())
+    loop.close()
     rows = list(Comment.objects.filter(show=show).order_by("text").values_list("cid", "text"))
     assert rows == [(cid, f"before the crash {i}") for i, cid in enumerate(cids)]
-
-
-async def _count(show: Any) -> int:
-    return await sync_to_async(Comment.objects.filter(show=show).count)()

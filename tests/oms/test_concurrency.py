@@ -19,7 +19,7 @@ from hub.kernel.audit import audit_verify_chain
 from hub.kernel.errors import DomainError
 from oms.models import Hold, Order, SalesChannel, StockLevel
 from oms.selectors import ledger_totals
-from oms.services.holds import hold_create
+from oms.services.holds import HoldRequest, hold_create, hold_create_many
 from oms.services.orders import OrderLineInput, order_create
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
@@ -58,6 +58,26 @@ def _run_threads(count: int, work: Callable[[], str]) -> list[str]:
             results.append(outcome)
 
     threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+def _run_threads_each(works: list[Callable[[], str]]) -> list[str]:
+    """One thread per callable, all released at once."""
+    barrier = threading.Barrier(len(works))
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def run(work: Callable[[], str]) -> None:
+        barrier.wait()
+        outcome = work()
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in works]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -171,3 +191,67 @@ def test_one_idempotency_key_sent_by_many_clients_creates_one_order(
     assert len(set(results)) == 1 and results[0].startswith("201:")
     assert Order.objects.count() == 1
     assert StockLevel.objects.get(variant=tee, location=warehouse).reserved == 1
+
+
+# ---- hold_create_many: batches racing each other and single holds -------------------------
+
+BATCH = 4
+
+
+def _reserve_batch(channel_id: int, variant_id: int) -> list[str]:
+    try:
+        results = hold_create_many(
+            sales_channel=SalesChannel.objects.get(pk=channel_id),
+            requests=[HoldRequest(quantities={variant_id: 1}) for _ in range(BATCH)],
+            ttl_seconds=300,
+        )
+        return ["sold" if isinstance(r, Hold) else r.code for r in results]
+    finally:
+        connections.close_all()
+
+
+def _batch_process_main(channel_id: int, variant_id: int, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    connections.close_all()
+    batches = _run_threads(3, lambda: ",".join(_reserve_batch(channel_id, variant_id)))
+    for batch in batches:
+        for outcome in batch.split(","):
+            queue.put(outcome)
+
+
+def test_batches_and_single_holds_racing_for_the_last_units_never_oversell(
+    web, tee, warehouse, stock
+) -> None:
+    stock(tee, warehouse, UNITS)
+    work = [
+        (lambda: ",".join(_reserve_batch(web.pk, tee.pk))) if i % 2 else
+        (lambda: _reserve_one(web.pk, tee.pk))
+        for i in range(20)
+    ]  # fmt: skip
+    results = [o for r in _run_threads_each(work) for o in r.split(",")]
+    assert Counter(results) == {"sold": UNITS, "out_of_stock": 10 * BATCH + 10 - UNITS}
+    assert StockLevel.objects.get(variant=tee, location=warehouse).reserved == UNITS
+    assert Hold.objects.count() == UNITS
+    _assert_books_balance(tee, [warehouse])
+
+
+def test_batches_in_processes_racing_across_locations_never_oversell(
+    web, tee, warehouse, store_jingan, stock
+) -> None:
+    stock(tee, warehouse, 4)
+    stock(tee, store_jingan, 3)
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    workers = [
+        context.Process(target=_batch_process_main, args=(web.pk, tee.pk, queue)) for _ in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    results = [queue.get(timeout=180) for _ in range(4 * 3 * BATCH)]
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    assert Counter(results) == {"sold": 7, "out_of_stock": 4 * 3 * BATCH - 7}
+    levels = {lvl.location_id: lvl.reserved for lvl in StockLevel.objects.filter(variant=tee)}
+    assert levels == {warehouse.pk: 4, store_jingan.pk: 3}
+    _assert_books_balance(tee, [warehouse, store_jingan])

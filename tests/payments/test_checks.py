@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from payments.checks import payments_sandbox_check
 from payments.providers import configured_providers
@@ -44,30 +47,24 @@ def test_switching_the_sandbox_off_ignores_a_sandbox_left_in_the_providers_file(
     assert _ids(payments_sandbox_check(None)) == ["payments.E001"]
 
 
-def test_the_sandbox_switch_follows_debug_and_the_demo_by_default() -> None:
-    import subprocess
-    import sys
+def test_the_sandbox_switch_follows_debug_and_the_demo_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import hub.settings
 
-    def sandbox_with(**env: str) -> str:
-        code = "import django; django.setup(); from django.conf import settings; "
-        code += "print(settings.LIVEHUB_PAYMENT_SANDBOX, settings.LIVEHUB_PAYMENT_SIMULATORS)"
-        import os
+    def switches(**env: str) -> tuple[bool, bool]:
+        for name in ("DEBUG", "LIVEHUB_DEMO", "LIVEHUB_PAYMENT_SANDBOX"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        module = importlib.reload(hub.settings)  # re-reads the environment
+        return module.LIVEHUB_PAYMENT_SANDBOX, module.LIVEHUB_PAYMENT_SIMULATORS
 
-        clean = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in {"DEBUG", "LIVEHUB_DEMO", "LIVEHUB_PAYMENT_SANDBOX"}
-        }
-        result = subprocess.run(
-            [sys.executable, "-c", code],
-            env={**clean, "DJANGO_SETTINGS_MODULE": "hub.settings", **env},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return result.stdout.strip()
-
-    assert sandbox_with() == "False False"
-    assert sandbox_with(DEBUG="true") == "True True"
-    assert sandbox_with(LIVEHUB_DEMO="1") == "True True"
-    assert sandbox_with(LIVEHUB_DEMO="1", LIVEHUB_PAYMENT_SANDBOX="false") == "False True"
+    try:
+        assert switches() == (False, False)
+        assert switches(DEBUG="true") == (True, True)
+        assert switches(LIVEHUB_DEMO="1") == (True, True)
+        assert switches(LIVEHUB_DEMO="1", LIVEHUB_PAYMENT_SANDBOX="false") == (False, True)
+    finally:
+        monkeypatch.undo()
+        importlib.reload(hub.settings)

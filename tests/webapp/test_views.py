@@ -22,6 +22,10 @@ from tests.webapp.conftest import INDEX, MANIFEST, SW
         "/staff/orders/A1B2C3",
         "/live/show-1",
         "/app/products/tee-red",
+        "/cart",
+        "/checkout",
+        "/me",
+        "/me/shares",
     ],
 )
 def test_every_app_route_gets_the_shell(client: Client, built_pwa: Path, path: str) -> None:
@@ -38,6 +42,8 @@ def test_server_routes_are_not_swallowed_by_the_shell(
     client: Client, built_pwa: Path, db: None
 ) -> None:
     assert client.get("/nope").status_code == 404
+    assert client.get("/me/shares/extra/deep").status_code == 404
+    assert client.get("/cartx").status_code == 404
     assert client.get("/api/products/").headers["Content-Type"] == "application/json"
     assert client.get("/healthz").status_code == 200
 
