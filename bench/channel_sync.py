@@ -229,6 +229,8 @@ def run_livehub(sales: int, skus: int, sellers: int) -> dict[str, Any]:
     stop.set()
     for t in workers:
         t.join(timeout=10)
+    if errors:
+        print(f"  {len(errors)} worker errors, first: {errors[0]}", file=sys.stderr)
     latencies = propagation(world, sims, commits)
     calls = sum(s.calls for s in sims.values())
     throttled = sum(s.throttled for s in sims.values())
@@ -326,8 +328,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--sales", type=int, help="default 1000 (--quick: 400)")
-    parser.add_argument("--skus", type=int, help="default 100 (--quick: 40)")
+    parser.add_argument("--sales", type=int, help="default 1000 (--quick: 250)")
+    parser.add_argument("--skus", type=int, help="default 100 (--quick: 25)")
     parser.add_argument("--sellers", type=int, default=4)
     parser.add_argument(
         "--database-url",
@@ -335,8 +337,8 @@ def main() -> None:
         help="'' for the embedded SQLite database",
     )
     options = parser.parse_args()
-    options.sales = options.sales or (400 if options.quick else 1000)
-    options.skus = options.skus or (40 if options.quick else 100)
+    options.sales = options.sales or (250 if options.quick else 1000)
+    options.skus = options.skus or (25 if options.quick else 100)
     setup_django(options.database_url)
     live = run_livehub(options.sales, options.skus, options.sellers)
     base = run_baseline(options.sales, options.skus)

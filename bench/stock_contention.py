@@ -3,6 +3,8 @@
 Compares LiveHub's reservation path (``hold_create``: conditional UPDATE, ledger row,
 audit-chain entry, outbox message) with a naive read-then-write baseline (read the
 row, check it in Python, save the new value) in the same run, on PostgreSQL by default.
+Also LiveHub's batch path (``hold_create_many``, ``BATCH`` one-unit holds per call, as
+the live-drop drainer makes them): one conditional UPDATE and one audit entry per batch.
 
     python bench/stock_contention.py [--quick] [--database-url URL] [--clients N] [--units N]
 
@@ -104,6 +106,34 @@ def livehub_client(
         sold += 1
 
 
+BATCH = 25
+
+
+def batch_client(
+    channel_id: int, variant_id: int, _location_id: int, start: float
+) -> tuple[int, float]:
+    """Reserve ``BATCH`` one-unit holds per call through ``hold_create_many`` until none fit."""
+    from django.db import connections
+
+    from oms.models import Hold, SalesChannel
+    from oms.services.holds import HoldRequest, hold_create_many
+
+    connections.close_all()
+    channel = SalesChannel.objects.get(pk=channel_id)
+    _wait_until(start)
+    sold = 0
+    while True:
+        results = hold_create_many(
+            sales_channel=channel,
+            requests=[HoldRequest(quantities={variant_id: 1}) for _ in range(BATCH)],
+            ttl_seconds=600,
+        )
+        made = sum(isinstance(r, Hold) for r in results)
+        sold += made
+        if made < BATCH:
+            return sold, time.time()
+
+
 def naive_client(
     channel_id: int, variant_id: int, location_id: int, start: float
 ) -> tuple[int, float]:
@@ -148,7 +178,7 @@ def run(client: str, clients: int, units: int) -> dict[str, float | int]:
 
     ids = prepare(units)
     connections.close_all()
-    target = livehub_client if client == "livehub" else naive_client
+    target = {"livehub": livehub_client, "batch": batch_client}.get(client, naive_client)
     context = multiprocessing.get_context("fork")
     start = time.time() + 1.0 + clients * 0.05  # every client connected before the gun
     with context.Pool(clients) as pool:
@@ -183,8 +213,10 @@ def main() -> None:
     setup_django(args.database_url)
 
     ours = run("livehub", clients, units)
+    batch = run("batch", clients, units)
     naive = run("naive", clients, units)
     print(f"livehub : {ours}")
+    print(f"batch   : {batch}")
     print(f"baseline: {naive}")
     print(
         json.dumps(
@@ -195,6 +227,8 @@ def main() -> None:
                 "units": units,
                 "oversold": ours["oversold"],
                 "reservations_per_s": ours["reservations_per_s"],
+                "batch_oversold": batch["oversold"],
+                "batch_reservations_per_s": batch["reservations_per_s"],
                 "baseline_oversold": naive["oversold"],
                 "baseline_reservations_per_s": naive["reservations_per_s"],
             }

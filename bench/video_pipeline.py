@@ -3,8 +3,10 @@
 A synthetic aiortc publisher (moving pattern stamped with its capture time, plus a
 tone) sends WebRTC to a child process running the media worker's real ``IngestSession``
 (aiortc receive + decode once → H.264/AAC encode once per rendition → LL-HLS fMP4).
-The child's own CPU time (all threads, ``getrusage``) over a steady window gives the
-cores one live stream costs: 480p, 720p, and the 720p + 480p ladder. A player-style
+The child's own CPU time (all threads, ``getrusage``) over a steady window, divided by
+the media time it packaged meanwhile, gives the cores one live stream needs in real time
+(480p, 720p, and the 720p + 480p ladder); ``realtime_*`` says whether the machine kept
+up (media seconds per wall second). A player-style
 checker polls the playlists every 20 ms, decodes each new part and segment and reads
 the frame stamps: segment latency (1 s segments), part availability and LL-HLS
 glass-to-glass (see ``Checker``). An extra viewer costs only file reads (measured by
@@ -93,9 +95,16 @@ async def child_main(out_dir: Path, fanout: int, max_height: int, low_height: in
         if line in ("", "stop"):
             break
         marks[line] = _cpu_seconds()
-        print(
-            json.dumps({"mark": line, "cpu": marks[line], "fanout_cpu": fanout_cpu[0]}), flush=True
-        )
+        # media time packaged so far: CPU per second of *video*, even if a starved
+        # machine runs the pipeline slower than real time
+        pts = session.packager.packager._last_video_pts if session.packager else 0
+        reply = {
+            "mark": line,
+            "cpu": marks[line],
+            "fanout_cpu": fanout_cpu[0],
+            "media": pts / 90000,
+        }
+        print(json.dumps(reply), flush=True)
     await session.end("bench")
 
 
@@ -217,12 +226,14 @@ async def run_phase(
     await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
 
     fanout_cpu: list[float] = []
+    media: list[float] = []
 
     async def mark(name: str) -> float:
         assert child.stdin is not None and child.stdout is not None
         child.stdin.write(name.encode() + b"\n")
         reply = json.loads(await child.stdout.readline())
         fanout_cpu.append(float(reply["fanout_cpu"]))
+        media.append(float(reply["media"]))
         return float(reply["cpu"])
 
     checker = Checker(out_dir)
@@ -252,8 +263,10 @@ async def run_phase(
                 media_seconds += float((packets[-1].pts - packets[0].pts) * packets[-1].time_base)
     return {
         "fps": frames / media_seconds if media_seconds else 0.0,
-        "cores": (cpu1 - cpu0) / (wall1 - wall0),
-        "fanout_cores": (fanout_cpu[-1] - fanout_cpu[0]) / (wall1 - wall0),
+        # CPU seconds per second of video packaged: the cores one stream needs in real time
+        "cores": (cpu1 - cpu0) / max(media[-1] - media[0], 1e-6),
+        "realtime": (media[-1] - media[0]) / (wall1 - wall0),
+        "fanout_cores": (fanout_cpu[-1] - fanout_cpu[0]) / max(media[-1] - media[0], 1e-6),
         "checker": checker,
         "out_dir": out_dir,
     }
@@ -345,6 +358,10 @@ def main() -> None:
         "extra_viewer_cpu_cores": round(viewer, 5),
         # The VP8 encode aiortc runs per watching peer, timed on its own thread.
         "baseline_extra_viewer_cpu_cores": round(fan["fanout_cores"], 3),
+        # media seconds packaged per wall second in each window (< 1: the machine was starved)
+        "realtime_480p": round(p480["realtime"], 2),
+        "realtime_720p": round(p720["realtime"], 2),
+        "realtime_720p_plus_480p": round(ladder["realtime"], 2),
         "fps_480p": round(p480["fps"], 1),
         "fps_720p": round(p720["fps"], 1),
         "fps_720p_plus_480p": round(ladder["fps"], 1),

@@ -4,9 +4,9 @@ With Redis, one Lua script per comment checks the author's token bucket and slow
 appends the comment to the stream ``{live:comments}:log`` (XADD), in one atomic step and
 one round trip. So the limits hold across every process of the deployment, and a comment
 that got its ``comment.ok`` survives a crash of the process that took it. Flushers (each
-process with open rooms runs one) read the stream through the consumer group
-``flushers``, store a batch with one ``bulk_create`` (idempotent: ``cid`` is unique, a
-replay inserts nothing twice), then XACK and XDEL the entries, so the stream stays short.
+process with open rooms runs one, every second) read the stream through the consumer
+group ``flushers``, store a batch with one ``bulk_create`` (idempotent: ``cid`` is unique,
+a replay inserts nothing twice), then XACK and XDEL the entries: the stream stays short.
 Entries that a crashed flusher read but never acknowledged stay pending; the next flush
 anywhere claims them (XAUTOCLAIM) once they have been idle ``RECLAIM_IDLE_MS``.
 
@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 #: per user per show: sustained comments per second and burst (host and moderators exempt)
 COMMENT_RATE = 1.0
 COMMENT_BURST = 3.0
+#: how often room hubs flush the log: the stream is durable, so Redis flushes bigger batches
+REDIS_FLUSH_SECONDS = 1.0
 FLUSH_SECONDS = 0.5
 MAX_BATCH = 500
 MAX_BUFFER = 2000
@@ -94,6 +96,8 @@ def _refuse(kind: str, wait_ms: float) -> RateLimited:
 
 
 class CommentLog(Protocol):
+    flush_seconds: float
+
     async def admit(
         self, *, show_id: int, draft: CommentDraft, limited: bool, slow_mode_seconds: int
     ) -> None:
@@ -132,6 +136,8 @@ def _draft(fields: dict[bytes, bytes]) -> tuple[int, CommentDraft]:
 
 class RedisCommentLog:
     """The deployed path: limits and durability shared by every process through Redis."""
+
+    flush_seconds = REDIS_FLUSH_SECONDS
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -253,6 +259,7 @@ class MemoryCommentLog:
     """The embedded path: limits per process, comments buffered in memory (bounded)."""
 
     MAX_USERS = 50_000
+    flush_seconds = FLUSH_SECONDS
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -194,3 +194,61 @@ def pending_count(*, drop_id: int) -> int:
             lag = group.get("lag") or 0
             return int(group["pending"]) + int(lag)
     return 0
+
+
+# ---- coupon drops: the same kind of gate for coupons handed out in a room -----------------
+
+#: Replay a seen key; else refuse past the per-user limit or when none are left; else take
+#: one (left, the user's count and the key in one step).
+COUPON_TAKE = """
+if redis.call('HEXISTS', KEYS[3], ARGV[1] .. ':' .. ARGV[2]) == 1 then return {'replay', ''} end
+local left = tonumber(redis.call('GET', KEYS[1]))
+if left == nil then return {'closed', ''} end
+local used = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if used >= tonumber(ARGV[3]) then return {'limit', tostring(used)} end
+if left < 1 then return {'gone', '0'} end
+redis.call('DECR', KEYS[1])
+redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+redis.call('HSET', KEYS[3], ARGV[1] .. ':' .. ARGV[2], '1')
+return {'ok', tostring(left - 1)}
+"""
+
+#: undo one take whose database write failed (idempotent: only if the key is still there)
+COUPON_UNDO = """
+if redis.call('HDEL', KEYS[3], ARGV[1] .. ':' .. ARGV[2]) == 0 then return 0 end
+redis.call('INCR', KEYS[1])
+redis.call('HINCRBY', KEYS[2], ARGV[1], -1)
+return 1
+"""
+
+COUPON_GATE_SECONDS = 7 * 24 * 3600
+
+
+def coupon_keys(coupon_id: int) -> list[str]:
+    tag = f"{{live:coupon:{coupon_id}}}"
+    return [f"{tag}:left", f"{tag}:users", f"{tag}:keys"]
+
+
+def coupon_open(*, coupon_id: int, quantity: int) -> None:
+    """Start a coupon drop's counters (clearing leftovers under the same id)."""
+    left, users, seen = coupon_keys(coupon_id)
+    pipe = client().pipeline(transaction=True)
+    pipe.delete(users, seen)
+    pipe.set(left, quantity, ex=COUPON_GATE_SECONDS)
+    pipe.execute()
+
+
+def coupon_take(*, coupon_id: int, user_id: int, key: str, limit: int) -> Take:
+    """``ok`` / ``replay`` / ``closed`` (no gate: use the database) / ``limit`` / ``gone``."""
+    outcome, detail = _script(COUPON_TAKE)(keys=coupon_keys(coupon_id), args=[user_id, key, limit])
+    left = int(detail) if outcome in ("ok", "gone") else None
+    return Take(str(outcome), str(detail), left)
+
+
+def coupon_undo(*, coupon_id: int, user_id: int, key: str) -> bool:
+    return bool(_script(COUPON_UNDO)(keys=coupon_keys(coupon_id), args=[user_id, key]))
+
+
+def coupon_left(*, coupon_id: int) -> int | None:
+    value = client().get(coupon_keys(coupon_id)[0])
+    return int(value) if value is not None else None

@@ -172,7 +172,12 @@ _TEXT: dict[str, Any] = {
     "fields": {"uni": {"type": "text", "analyzer": "lh_uni"}},
 }
 
+#: Bumped when analysis or fields change: an index built under another version answers
+#: differently and must be rebuilt (``manage.py search_reindex``).
+MAPPING_VERSION = 2
+
 INDEX_MAPPINGS: dict[str, Any] = {
+    "_meta": {"livehub_mapping": MAPPING_VERSION},
     "properties": {
         "id": {"type": "long"},
         "slug": {"type": "keyword", "fields": {"words": _TEXT}},
@@ -186,7 +191,7 @@ INDEX_MAPPINGS: dict[str, Any] = {
         "currency": {"type": "keyword"},
         "in_stock": {"type": "boolean"},
         "created_ts": {"type": "long"},
-    }
+    },
 }
 
 #: (field, boost): names weigh 3x descriptions (the embedded engine's BM25 weights them 10:1).
@@ -282,11 +287,14 @@ def es_filters(q: SearchQuery, *, skip: str | None = None) -> list[dict[str, Any
     return filters
 
 
-def es_search_body(q: SearchQuery, terms: QueryTerms, *, fuzzy: bool = False) -> dict[str, Any]:
+def es_search_body(
+    q: SearchQuery, terms: QueryTerms, *, fuzzy: bool = False, relax_cjk: bool = False
+) -> dict[str, Any]:
     """The search request: term clauses + filters, facets as aggregations, sort, paging.
 
-    The backend runs it exact first and with ``fuzzy`` only when that finds nothing, the
-    way the embedded engine corrects only words the index does not know.
+    The backend runs it exact first, with ``fuzzy`` only when that finds nothing (the
+    way the embedded engine corrects only words the index does not know), then with
+    ``relax_cjk`` (a few wrong Chinese characters) when that finds nothing either.
     """
     sort: list[Any]
     if q.sort == "price_asc":
@@ -305,7 +313,7 @@ def es_search_body(q: SearchQuery, terms: QueryTerms, *, fuzzy: bool = False) ->
         if hi is not None:
             r["to"] = hi
         ranges.append(r)
-    must = es_term_clauses(terms, fuzzy=fuzzy) or [{"match_all": {}}]
+    must = es_term_clauses(terms, fuzzy=fuzzy, relax_cjk=relax_cjk) or [{"match_all": {}}]
     return {
         "query": {"bool": {"must": must, "filter": es_filters(q)}},
         "sort": sort,

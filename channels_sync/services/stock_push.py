@@ -39,6 +39,10 @@ from oms.selectors import available_to_promise
 #: a new change waits this long for others before it may go out; after that the
 #: connection's rate limit is the coalescing window (see ``stock_push_due``)
 DEBOUNCE_SECONDS = 0.5
+#: per platform: where every SKU costs its own call (TOP), waiting only saves a call when
+#: the same SKU changes again within the window, rare at sale rates per SKU, so the
+#: window is short; batch APIs carry every SKU of the window in one call
+COALESCE_SECONDS: dict[str, float] = {"taobao": 0.2}
 CLAIM_SECONDS = 60
 CLAIM_LIMIT = 1000
 LEASE_SECONDS = 30
@@ -56,11 +60,17 @@ def stock_changes_mark(*, changes: Iterable[tuple[int, int]]) -> int:
         return 0
     through = SalesChannel.locations.through
     by_location: dict[int, set[int]] = defaultdict(set)
-    for connection_id, location_id in through.objects.filter(
+    windows: dict[int, float] = {}
+    for connection_id, location_id, platform in through.objects.filter(
         location_id__in={location for _, location in pairs},
         saleschannel__sync_connection__enabled=True,
-    ).values_list("saleschannel__sync_connection__id", "location_id"):
+    ).values_list(
+        "saleschannel__sync_connection__id",
+        "location_id",
+        "saleschannel__sync_connection__platform",
+    ):
         by_location[location_id].add(connection_id)
+        windows[connection_id] = COALESCE_SECONDS.get(platform, DEBOUNCE_SECONDS)
     if not by_location:
         return 0
     connection_ids = set().union(*by_location.values())
@@ -74,8 +84,10 @@ def stock_changes_mark(*, changes: Iterable[tuple[int, int]]) -> int:
         for connection_id in by_location.get(location_id, ()):
             if (connection_id, variant_id) in listed:
                 targets[connection_id].add(variant_id)
-    for connection_id, variant_ids in targets.items():
-        pending_mark_many(connection_id=connection_id, variant_ids=variant_ids)
+    for connection_id, variant_ids in sorted(targets.items()):
+        pending_mark_many(
+            connection_id=connection_id, variant_ids=variant_ids, window_s=windows[connection_id]
+        )
     return sum(len(v) for v in targets.values())
 
 
@@ -84,21 +96,33 @@ def stock_change_mark(*, variant_id: int, location_id: int) -> int:
     return stock_changes_mark(changes=[(variant_id, location_id)])
 
 
-def pending_mark_many(*, connection_id: int, variant_ids: Iterable[int]) -> None:
+def pending_mark_many(
+    *, connection_id: int, variant_ids: Iterable[int], window_s: float = DEBOUNCE_SECONDS
+) -> None:
     """Bump the rows of one connection, creating missing ones (one query when warm)."""
     wanted = set(variant_ids)
-    rows = PendingStockPush.objects.filter(connection_id=connection_id, variant_id__in=wanted)
-    if rows.update(version=F("version") + 1) == len(wanted):
+    # Rows are locked in primary-key order here and in ``_settle``: a relay and a pusher
+    # touching the same rows then wait for each other instead of deadlocking.
+    with transaction.atomic():
+        found = dict(
+            PendingStockPush.objects.select_for_update()
+            .filter(connection_id=connection_id, variant_id__in=wanted)
+            .order_by("pk")
+            .values_list("pk", "variant_id")
+        )
+        if found:
+            PendingStockPush.objects.filter(pk__in=list(found)).update(version=F("version") + 1)
+    missing = wanted - set(found.values())
+    if not missing:
         return
     now = timezone.now()
-    missing = wanted - set(rows.values_list("variant_id", flat=True))
     PendingStockPush.objects.bulk_create(
         [
             PendingStockPush(
                 connection_id=connection_id,
                 variant_id=variant_id,
                 first_changed_at=now,
-                due_at=now + timedelta(seconds=DEBOUNCE_SECONDS),
+                due_at=now + timedelta(seconds=window_s),
             )
             for variant_id in sorted(missing)
         ],
@@ -209,13 +233,18 @@ def _push_connection_due(*, connection_id: int, budget: int, report: PushReport)
             break
         budget -= len(rows)
         report.connections.add(connection.pk)
-        state = _push_rows(
-            connection=connection,
-            connector=connector,
-            rows=rows,
-            report=report,
-            probe=gate == "probe",
-        )
+        try:
+            state = _push_rows(
+                connection=connection,
+                connector=connector,
+                rows=rows,
+                report=report,
+                probe=gate == "probe",
+            )
+        except Exception:
+            # A bug or a database error: hand the rows back now, not when the claim lapses.
+            PendingStockPush.objects.filter(pk__in=[r.pk for r in rows]).update(claimed_until=None)
+            raise
         if state != BreakerState.CLOSED:
             break  # throttled (wait for the platform) or the breaker is open
         gate = "pass"
@@ -332,15 +361,22 @@ def _settle(
         unique_fields=["connection", "variant"],
         update_fields=["quantity", "pushed_at"],
     )
-    unchanged = Q()
-    for row, _ in done:
-        unchanged |= Q(pk=row.pk, version=row.version)
-    deleted, _ = PendingStockPush.objects.filter(unchanged).delete()
-    if deleted < len(done):
-        # Changed again while we pushed: push the newer quantity with the next call.
-        PendingStockPush.objects.filter(pk__in=[row.pk for row, _ in done]).update(
-            claimed_until=None, attempts=0, first_changed_at=now, due_at=now
+    pushed = {row.pk: row.version for row, _ in done}
+    with transaction.atomic():
+        current = dict(
+            PendingStockPush.objects.select_for_update()
+            .filter(pk__in=list(pushed))
+            .order_by("pk")
+            .values_list("pk", "version")
         )
+        unchanged = [pk for pk, version in current.items() if pushed[pk] == version]
+        if unchanged:
+            PendingStockPush.objects.filter(pk__in=unchanged).delete()
+        if len(unchanged) < len(current):
+            # Changed again while we pushed: push the newer quantity with the next call.
+            PendingStockPush.objects.filter(pk__in=list(current)).exclude(pk__in=unchanged).update(
+                claimed_until=None, attempts=0, first_changed_at=now, due_at=now
+            )
 
 
 def _remember(connection: Connection, variant_id: int, quantity: int) -> None:

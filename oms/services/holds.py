@@ -557,8 +557,8 @@ def _write_holds(
         }
         skus = dict(ProductVariant.objects.filter(pk__in=refused).values_list("pk", "sku"))
     results: list[Hold | OutOfStock] = []
-    for request, plan in zip(requests, plans, strict=True):
-        if plan is None:
+    for request, planned in zip(requests, plans, strict=True):
+        if planned is None:
             wanted = ", ".join(f"{q} of {skus.get(v, v)}" for v, q in request.quantities.items())
             results.append(OutOfStock(f"not enough units for {wanted}", requested=wanted))
         else:

@@ -8,14 +8,16 @@ same ``indices.create/exists/delete``, ``bulk``, ``search`` and ``count`` calls.
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Sequence
 from typing import Any
 
-from search.analysis import allowed_edits, query_terms
+from search.analysis import allowed_edits, cjk_allowed_misses, query_terms
 from search.documents import ProductDocument
 from search.query import (
     INDEX_MAPPINGS,
     INDEX_SETTINGS,
+    MAPPING_VERSION,
     PRICE_BUCKETS,
     FacetBucket,
     Hit,
@@ -27,6 +29,8 @@ from search.query import (
     suggest_stages,
     suggestions_from,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def _make_client(url: str, kind: str) -> Any:
@@ -53,7 +57,20 @@ class ElasticBackend:
             return
         if not self.client.indices.exists(index=self.index):
             self._create()
+        else:
+            self._check_mapping_version()
         self._ready = True
+
+    def _check_mapping_version(self) -> None:
+        """Warn when the index was built by another analysis (results would differ)."""
+        mappings: dict[str, Any] = dict(self.client.indices.get_mapping(index=self.index))
+        index_mapping: dict[str, Any] = next(iter(mappings.values()), {})
+        version = index_mapping.get("mappings", {}).get("_meta", {}).get("livehub_mapping")
+        if version != MAPPING_VERSION:
+            logger.warning(
+                "search index built with another mapping: run manage.py search_reindex",
+                extra={"index": self.index, "found": version, "expected": MAPPING_VERSION},
+            )
 
     def _create(self) -> None:
         body = {"settings": INDEX_SETTINGS, "mappings": INDEX_MAPPINGS}
@@ -118,6 +135,8 @@ class ElasticBackend:
         raw = self._search(es_search_body(query, terms))
         if _total(raw) == 0 and any(allowed_edits(w) for w in terms.latin):
             raw = self._search(es_search_body(query, terms, fuzzy=True))
+        if _total(raw) == 0 and cjk_allowed_misses(len(terms.cjk_chars)):
+            raw = self._search(es_search_body(query, terms, fuzzy=True, relax_cjk=True))
         hits = [
             Hit(
                 id=int(h["_source"]["id"]),

@@ -281,7 +281,18 @@ class EmbeddedBackend:
         conn = self._conn()
         terms = query_terms(query.text)
         latin, changed = self._resolve(conn, terms, prefix_last=False)
-        match = self._match_expr(latin, terms.cjk, prefix_last=False)
+        result = self._search(conn, query, self._match_expr(latin, terms.cjk, prefix_last=False))
+        if result.total == 0 and cjk_allowed_misses(len(terms.cjk_chars)):
+            # Nothing found: let a few Chinese characters be wrong (蓝芽耳机 -> 蓝牙耳机).
+            relaxed = " AND ".join(
+                [_relaxed_cjk_expr(terms.cjk_chars), *(_quote(w) for w in latin)]
+            )
+            result = self._search(conn, query, relaxed)
+        if changed:
+            result.corrected = _corrected_text(query.text, terms.latin, latin)
+        return result
+
+    def _search(self, conn: sqlite3.Connection, query: SearchQuery, match: str) -> SearchResult:
         where: list[str] = []
         params: list[Any] = []
         if match:
@@ -360,8 +371,7 @@ class EmbeddedBackend:
                 FacetBucket(k, v) for k, v in sorted(stock.items(), key=lambda kv: (-kv[1], kv[0]))
             ],
         }
-        corrected = _corrected_text(query.text, terms.latin, latin) if changed else None
-        return SearchResult(total=total, hits=hits, facets=facets, corrected=corrected)
+        return SearchResult(total=total, hits=hits, facets=facets)
 
     def suggest(self, prefix: str, *, size: int) -> list[Suggestion]:
         conn = self._conn()
@@ -388,16 +398,7 @@ class EmbeddedBackend:
         a typo is replaced by the nearest indexed word, the word being typed is a prefix."""
         parts: list[str] = []
         if relax_cjk:
-            chars = terms.cjk_chars
-            need = len(chars) - cjk_allowed_misses(len(chars))
-            parts.append(
-                "("
-                + " OR ".join(
-                    "(" + " AND ".join(_quote(c) for c in combo) + ")"
-                    for combo in combinations(chars, need)
-                )
-                + ")"
-            )
+            parts.append(_relaxed_cjk_expr(terms.cjk_chars))
         else:
             parts.extend(_quote(t) for t in terms.cjk)
         last = len(terms.latin) - 1
@@ -421,6 +422,13 @@ class EmbeddedBackend:
             (f"names : ({match})", SUGGEST_CANDIDATES),
         ).fetchall()
         return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+
+def _relaxed_cjk_expr(chars: list[str]) -> str:
+    """All but ``cjk_allowed_misses`` of the characters: an OR of AND-combinations."""
+    need = len(chars) - cjk_allowed_misses(len(chars))
+    combos = combinations(chars, need)
+    return "(" + " OR ".join("(" + " AND ".join(_quote(c) for c in c3) + ")" for c3 in combos) + ")"
 
 
 def _corrected_text(text: str, typed: list[str], fixed: list[str]) -> str:

@@ -12,16 +12,25 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from channels_sync.models import Connection, DeadLetter, PendingStockPush
+from channels_sync.models import (
+    Connection,
+    DeadLetter,
+    OrderPush,
+    PendingStockPush,
+    WebhookDelivery,
+)
 from channels_sync.services import breaker
+from channels_sync.services.order_push import order_push_due
 from channels_sync.services.stock_push import next_due_in_seconds, stock_push_due
+from channels_sync.services.webhooks import webhook_process
 from channels_sync.simulators.shopify import ShopifySimulator
 from channels_sync.states import BreakerState
 from hub.kernel.errors import InvalidTransition
 from hub.kernel.models import AuditEvent
 from hub.kernel.outbox import outbox_relay
 from hub.kernel.states import require_transition
-from oms.models import Location, ProductVariant
+from oms.models import Location, Order, ProductVariant
+from oms.services.fulfilment import fulfilment_pack, fulfilment_ship, fulfilment_start_picking
 from oms.services.stock import StockDelta, stock_move
 from tests.channels_sync.conftest import Marketplaces
 
@@ -275,3 +284,39 @@ def test_outage_and_recovery_loses_nothing_and_ends_exact_everywhere(
         assert _state(connection).breaker_state == "closed"
     assert not PendingStockPush.objects.exists()
     assert not DeadLetter.objects.exists()
+
+
+def test_order_pushes_wait_for_the_breaker_instead_of_dying(
+    marketplaces: Marketplaces,
+    post_webhook: Callable[..., Any],
+    tee: ProductVariant,
+    warehouse: Location,
+    stock: Stock,
+) -> None:
+    stock(tee, warehouse, 5)
+    sim = marketplaces.shopify_sim
+    remote = sim.place_order(lines=[("TEE-RED-M", 1, "129.00")])
+    headers, body = sim.webhook(remote, "orders/create")
+    post_webhook(marketplaces.shopify, headers, body)
+    delivery = WebhookDelivery.objects.get(delivery_id=headers["X-Shopify-Webhook-Id"])
+    webhook_process(delivery_id=delivery.pk)
+    fulfilment = Order.objects.get(external_ref=str(remote["id"])).fulfilments.get()
+    fulfilment_start_picking(fulfilment=fulfilment, actor=None)
+    fulfilment_pack(fulfilment=fulfilment, actor=None)
+    fulfilment_ship(fulfilment=fulfilment, carrier="SF", tracking_number="SF42", actor=None)
+    outbox_relay()
+    sim.outage = True
+    for _ in range(breaker.FAILURE_THRESHOLD + 3):
+        OrderPush.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+        assert order_push_due() == 0
+    push = OrderPush.objects.get()
+    assert (push.status, push.attempts) == ("pending", breaker.FAILURE_THRESHOLD - 1)
+    assert _state(marketplaces.shopify).breaker_state == "open"
+    assert not DeadLetter.objects.exists()
+
+    sim.outage = False
+    _cool_down_over(marketplaces.shopify)
+    OrderPush.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert order_push_due() == 1
+    assert sim.orders[remote["id"]]["fulfillment_status"] == "fulfilled"
+    assert _state(marketplaces.shopify).breaker_state == "closed"

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from channels_sync.models import DeadLetter, PendingStockPush, RemoteQuantity
-from channels_sync.services import breaker
+from channels_sync.services import breaker, stock_push
 from channels_sync.services.stock_push import stock_push_due
 from hub.kernel.outbox import outbox_relay
 from oms.models import Location, ProductVariant
@@ -52,13 +52,25 @@ def test_many_changes_coalesce_into_one_push_per_marketplace(
 
 
 def test_push_is_not_due_before_the_debounce(
-    marketplaces: Marketplaces, tee: ProductVariant, warehouse: Location, stock: Stock
+    marketplaces: Marketplaces,
+    tee: ProductVariant,
+    warehouse: Location,
+    stock: Stock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Long windows, so a slow machine cannot make the rows due between relay and push.
+    monkeypatch.setattr(stock_push, "DEBOUNCE_SECONDS", 30.0)
+    monkeypatch.setitem(stock_push.COALESCE_SECONDS, "taobao", 30.0)
     stock(tee, warehouse, 3)
     outbox_relay()
     assert stock_push_due().pushed == 0
     assert PendingStockPush.objects.count() == 3
     assert _all_remote(marketplaces, "TEE-RED-M") == [0, 0, 0]
+    waits = {
+        r.connection.platform: (r.due_at - r.first_changed_at).total_seconds()
+        for r in PendingStockPush.objects.select_related("connection")
+    }
+    assert waits == {"shopify": 30.0, "woocommerce": 30.0, "taobao": 30.0}
 
 
 def test_safety_stock_is_kept_back_per_sales_channel(

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from checkout.live_prices import live_prices_for
 from checkout.services import checkout_from_hold
-from hub.kernel.errors import InvalidTransition
+from hub.kernel.errors import DomainError, InvalidTransition
+from live import quota
 from live.errors import BuyerLimitReached, CommentRefused, CouponGone, NotAllowed, RateLimited
-from live.models import CouponClaim, Drop, DropClaim, Show
+from live.models import CouponClaim, CouponDrop, Drop, DropClaim, Show
 from live.selectors import room_settings, show_dashboard
 from live.services.checkout import live_order_create
 from live.services.comments import comment_check
@@ -239,3 +241,41 @@ def test_nothing_is_marked_when_the_pin_rolls_back_or_without_live_video(
     with django_capture_on_commit_callbacks(execute=True):
         show_pin(show=show, actor=host, label="A12")  # not publishing: nothing to stamp
     assert TimelineMarker.objects.count() == 0
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_a_coupon_storm_claims_exactly_the_quantity_within_the_per_user_limit(
+    show, host, buyers
+) -> None:
+    coupon = coupon_drop_create(show=show, actor=host, code="STORM", quantity=8, claim_limit=1)
+    people = buyers(20)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(people))
+
+    def claim(user) -> None:
+        barrier.wait()
+        try:
+            for key in ("a", "b", "a"):  # a second key (limit) and a retry (replay)
+                try:
+                    coupon_claim(coupon=coupon, user=user, key=key)
+                    outcome = "ok"
+                except DomainError as error:
+                    outcome = error.code
+                with lock:
+                    outcomes.append(f"{key}:{outcome}")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=claim, args=(u,)) for u in people]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert CouponClaim.objects.count() == 8
+    assert CouponClaim.objects.values("user").distinct().count() == 8
+    assert outcomes.count("b:ok") == 0
+    assert CouponDrop.objects.get(pk=coupon.pk).remaining == 0
+    if quota.enabled():
+        assert quota.coupon_left(coupon_id=coupon.pk) == 0

@@ -157,6 +157,10 @@ def test_wechat_oauth_signs_in_by_openid(client: Client, settings: object) -> No
 
 @pytest.mark.django_db
 def test_sign_in_errors_are_translated(client: Client) -> None:
-    response = client.post("/api/members/sign-in/code/", {"phone": "x"},
-                           content_type="application/json", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    response = client.post(
+        "/api/members/sign-in/code/",
+        {"phone": "x"},
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
     assert response.json()["error"]["message"] == "请输入有效的手机号。"

@@ -218,3 +218,45 @@ def test_a_close_racing_with_paid_notifications_keeps_the_money_and_pays_once(
     )
     assert order.status_changes.filter(to_status="paid").count() == 1
     assert PointsEntry.objects.filter(order_number=order.number, kind="earn").count() == 1
+
+
+def test_refund_notifications_racing_with_reconciliation_count_the_refund_once(
+    gateways: dict[str, Any], make_order: Callable[..., Order], shopper: Any
+) -> None:
+    from oms.services.orders import order_cancel
+    from payments.models import Refund
+    from payments.services import refund_submit
+
+    wechat = gateways["wechatpay"]
+    order = make_order(tees=2)
+    payment = payment_create(order=order, provider="wechatpay", method="native", actor=shopper)
+    wechat.pay(payment.reference)
+    paid = ("wechatpay", *wechat.transaction_notification(payment.reference))
+    assert _run_processes([([paid], False)]) == ["wechatpay:ok"]
+    outbox_relay()
+    order_cancel(order=Order.objects.get(pk=order.pk), actor=None, reason="changed my mind")
+    outbox_relay()
+    refund = Refund.objects.get()
+    assert refund_submit(refund_id=refund.pk).status == "processing"
+    wechat.complete_refund(refund.reference)  # the money is back with the shopper
+    plans = [
+        (
+            [("wechatpay", *wechat.refund_notification(refund.reference)) for _ in range(3)],
+            n % 2 == 0,  # half the processes also run the reconciliation query
+        )
+        for n in range(PROCESSES)
+    ]
+    assert set(_run_processes(plans)) == {"wechatpay:ok"}
+    refund.refresh_from_db()
+    payment.refresh_from_db()
+    assert refund.status == "succeeded"
+    assert (payment.status, payment.refunded_amount) == ("refunded", payment.amount)
+    moves = [
+        (c.from_status, c.to_status) for c in PaymentStatusChange.objects.filter(payment=payment)
+    ]
+    assert moves == [("pending", "succeeded"), ("succeeded", "refunded")]
+    assert OutboxMessage.objects.filter(topic="payment.refunded").count() == 1
+    outbox_relay()
+    earned = PointsEntry.objects.get(order_number=order.number, kind="earn").delta
+    reversed_ = PointsEntry.objects.filter(order_number=order.number, kind="reverse")
+    assert [e.delta for e in reversed_] == [-earned]

@@ -81,6 +81,9 @@ SEARCH_CASES = [
     ("手机", ["clear-case", "magnetic-case", "phone-stand"]),
     ("壳", ["clear-case", "magnetic-case"]),  # one character finds it
     ("蓝牙 speaker 耳机", []),  # every term must match
+    ("蓝芽耳机", ["earbuds"]),  # nothing exact: one wrong character of four is allowed
+    ("蓝芽", []),  # two characters get no typo budget
+    ("蓝芽耳机 wireless", ["earbuds"]),
 ]
 
 

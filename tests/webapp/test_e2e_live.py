@@ -51,7 +51,11 @@ from oms.models import (
     StaffMembership,
 )
 from oms.services.stock import stock_receive
-from tests.webapp.test_browser import AXE, CHROMIUM_FLAGS, TIMEOUT_MS, browser  # noqa: F401
+from tests.webapp.test_browser import AXE, TIMEOUT_MS, browser  # noqa: F401
+from tests.webapp.test_push import push_service  # noqa: F401
+from webapp.push.services import push_subscribe
+from webapp.push.simulator import PushServiceSimulator
+from webapp.push.vapid import application_server_key
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "artifacts" / "screenshots"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
@@ -244,6 +248,7 @@ def test_shopper_buys_in_a_flash_drop_pays_and_staff_hand_it_over(
     e2e: dict[str, Any],
     worker: None,
     daphne: str,
+    push_service: PushServiceSimulator,  # noqa: F811
 ) -> None:
     from playwright.sync_api import expect
 
@@ -254,6 +259,9 @@ def test_shopper_buys_in_a_flash_drop_pays_and_staff_hand_it_over(
     staff_ctx = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
     shopper, staff = shopper_ctx.new_page(), staff_ctx.new_page()
     host = HostSocket(base, show, e2e["host"])
+    # the shopper's phone said yes to notifications (the browser side is the simulator's)
+    phone = push_service.subscribe(application_server_key())
+    push_subscribe(user=e2e["shopper"], endpoint=phone["endpoint"], locale="en", **phone["keys"])
     try:
         assert host.ask({"type": "host.pin", "item": "A1"}, "ok")["of"] == "host.pin"
 
@@ -336,6 +344,12 @@ def test_shopper_buys_in_a_flash_drop_pays_and_staff_hand_it_over(
             " return img && img.complete && img.naturalWidth > 0 }"
         )
         violations += _axe(shopper, "order-ready")
+        # ... and the phone got "ready for pick-up" through outbox, worker and push service
+        [notice] = push_service.wait_for(1, timeout=30)
+        assert (notice.message["title"], notice.message["url"]) == (
+            f"Order {order.number} is ready",
+            f"/orders/{order.number}",
+        )
 
         # -- staff scan / enter the pick-up code and hand it over -----------------------------
         fulfilment = Fulfilment.objects.get(order=order)

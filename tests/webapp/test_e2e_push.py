@@ -41,10 +41,9 @@ def test_a_push_message_becomes_a_notification_and_nothing_is_asked_on_load(
     cdp.send("ServiceWorker.enable")
     page.goto(f"{base}/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Shop")
-    page.wait_for_function("navigator.serviceWorker.getRegistration().then(r => !!(r && r.active))")
+    assert page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
     assert asked == []  # consent is asked from a button press only
     context.grant_permissions(["notifications"], origin=base)
-    page.wait_for_function("() => true")
     registration_id = next(
         r["registrationId"] for r in registrations if r["scopeURL"] == f"{base}/"
     )
@@ -58,11 +57,19 @@ def test_a_push_message_becomes_a_notification_and_nothing_is_asked_on_load(
         "ServiceWorker.deliverPushMessage",
         {"origin": base, "registrationId": registration_id, "data": json.dumps(message)},
     )
-    shown = page.wait_for_function(
-        "navigator.serviceWorker.getRegistration().then(r => r.getNotifications())"
-        ".then(list => list.length ? list.map(n => ({title: n.title, body: n.body,"
-        " tag: n.tag, url: n.data && n.data.url})) : null)"
-    ).json_value()
+    # waits inside the page until the worker has shown the notice (20 s at most)
+    shown = page.evaluate(
+        """async () => {
+            const registration = await navigator.serviceWorker.getRegistration();
+            for (let i = 0; i < 200; i++) {
+                const list = await registration.getNotifications();
+                if (list.length) return list.map(n => ({title: n.title, body: n.body,
+                                                        tag: n.tag, url: n.data && n.data.url}));
+                await new Promise(resolve => setTimeout(resolve, 100));
+            }
+            return null;
+        }"""
+    )
     assert shown == [
         {
             "title": "Order W1 is ready",
