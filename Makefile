@@ -66,3 +66,9 @@ bench: venv
 	$(PY) bench/flash_sale.py --quick
 	$(PY) bench/search.py --quick
 	$(PY) bench/video_pipeline.py --quick
+
+# Lighthouse (mobile) and axe-core on the built app served with the demo data; prints the
+# scores per page and, last, one JSON line. Not part of `make test` (docs/pwa.md).
+.PHONY: audit
+audit: venv pwa
+	$(PY) scripts/audit.py --no-build

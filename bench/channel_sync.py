@@ -170,6 +170,9 @@ def run_livehub(sales: int, skus: int, sellers: int) -> dict[str, Any]:
     from channels_sync.models import PendingStockPush
 
     PendingStockPush.objects.all().delete()
+    from hub.kernel.models import OutboxMessage
+
+    first_message = OutboxMessage.objects.order_by("-id").values_list("id", flat=True).first()
     commits: dict[int, list[float]] = {v.pk: [] for v in variants}
     lock = threading.Lock()
     stop = threading.Event()
@@ -231,6 +234,16 @@ def run_livehub(sales: int, skus: int, sellers: int) -> dict[str, Any]:
         t.join(timeout=10)
     if errors:
         print(f"  {len(errors)} worker errors, first: {errors[0]}", file=sys.stderr)
+    relay = sorted(
+        (done - made).total_seconds()
+        for made, done in OutboxMessage.objects.filter(
+            id__gt=first_message or 0, topic="stock.changed", dispatched_at__isnull=False
+        ).values_list("created_at", "dispatched_at")
+    )
+    print(
+        f"  outbox relay (commit -> handlers done): p50 {pct(relay, 0.5):.3f}s "
+        f"p95 {pct(relay, 0.95):.3f}s"
+    )
     latencies = propagation(world, sims, commits)
     calls = sum(s.calls for s in sims.values())
     throttled = sum(s.throttled for s in sims.values())

@@ -31,7 +31,6 @@ from live_fanout import (
     DEFAULT_DATABASE_URL,
     DEFAULT_REDIS_URL,
     ROOT,
-    connect_all,
     cpu_seconds,
     make_show,
     make_users,
@@ -115,6 +114,33 @@ if os.environ.get("LIVEHUB_BENCH_BASELINE") == "1":
 # ---- one run ----------------------------------------------------------------------------
 
 
+async def connect_patiently(url: str, cookies: list[str], parallel: int = 8) -> list[Any]:
+    """Open one socket per cookie and wait for its hello, a few handshakes at a time.
+
+    On a loaded 2-core machine a handshake (session, show, snapshot) can take seconds;
+    this retries longer than ``connect_all`` and counts the hello as part of the connect.
+    """
+    from websockets.asyncio.client import connect
+
+    gate = asyncio.Semaphore(parallel)
+
+    async def one(cookie: str) -> Any:
+        async with gate:
+            for attempt in range(10):
+                try:
+                    ws = await connect(
+                        url, additional_headers={"Cookie": cookie, "Origin": "http://127.0.0.1"},
+                        open_timeout=60, max_queue=None,
+                    )  # fmt: skip
+                    await asyncio.wait_for(ws.recv(), 60)  # hello
+                    return ws
+                except Exception:  # refused or dropped handshake under load: retry
+                    await asyncio.sleep(0.5 * (attempt + 1))
+            raise RuntimeError("could not connect")
+
+    return list(await asyncio.gather(*(one(c) for c in cookies)))
+
+
 def _buyer_worker(url: str, cookies: list[str], first_index: int, message: dict[str, Any],
                   conn: Any) -> None:  # fmt: skip
     """One client process: its share of the buyers, each one WebSocket and one tap.
@@ -125,9 +151,7 @@ def _buyer_worker(url: str, cookies: list[str], first_index: int, message: dict[
     """
 
     async def work() -> None:
-        sockets = await connect_all([(url, c) for c in cookies], parallel=10)
-        for ws in sockets:
-            await ws.recv()  # hello
+        sockets = await connect_patiently(url, cookies)
         loop = asyncio.get_running_loop()
         conn.send("ready")
         start_at = await loop.run_in_executor(None, conn.recv)
@@ -181,7 +205,7 @@ def run_sale(
         workers.append(proc)
         pipes.append(parent)
     for pipe in pipes:
-        if not pipe.poll(300):
+        if not pipe.poll(900):
             raise RuntimeError("a client process did not connect its buyers in time")
         assert pipe.recv() == "ready"
     idle0, idle_t0 = sum(cpu_seconds(pid) for pid in server_pids), time.time()

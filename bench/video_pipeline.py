@@ -312,6 +312,40 @@ def hls_viewer_cost(out_dir: Path, rounds: int) -> float:
     return (_cpu_seconds() - cpu0) / rounds
 
 
+def packager_cost(width: int, height: int, low_height: int, seconds: float = 4.0) -> float:
+    """CPU seconds per second of video of the packager alone (scale + x264 + AAC + fMP4 +
+    playlists per rendition), frames pushed as fast as it takes them: a cross-check that
+    a starved machine cannot skew by slowing the real-time publisher."""
+    import av
+    import numpy as np
+
+    from live.video.synthetic import draw_stamp
+    from live.video.worker.hls import HlsPackager, rendition_ladder
+
+    out_dir = Path(tempfile.mkdtemp(prefix="lhv-pack-"))
+    packager = HlsPackager(out_dir, renditions=rendition_ladder(720, low_height))
+    ramp = np.tile((np.arange(width * 2) * 220 // (width * 2) + 16).astype(np.uint8), (height, 1))
+    chroma = np.full((height // 2, width), 128, dtype=np.uint8)
+    frames = []
+    for i in range(60):
+        luma = np.ascontiguousarray(ramp[:, (i * 8) % width : (i * 8) % width + width])
+        draw_stamp(luma, i, 0)
+        frames.append(av.VideoFrame.from_ndarray(np.vstack([luma, chroma]), format="yuv420p"))
+    tone = (np.sin(np.arange(960) / 7) * 6000).astype(np.int16).reshape(1, -1)
+    count = round(seconds * 30)
+    started = _cpu_seconds()
+    for i in range(count):
+        packager.push_video(frames[i % 60], i / 30)
+        for k in (0, 1):
+            audio = av.AudioFrame.from_ndarray(tone.copy(), format="s16", layout="mono")
+            audio.sample_rate = 48000
+            packager.push_audio(audio, (3 * i + 2 * k) / 90)
+    packager.close()
+    cost = (_cpu_seconds() - started) / seconds
+    shutil.rmtree(out_dir, ignore_errors=True)
+    return cost
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return round(ordered[int(q * (len(ordered) - 1))], 3) if ordered else float("nan")
@@ -341,6 +375,11 @@ def main() -> None:
     available = [x for c in checkers for x in c.part_available]
     ll = [x for c in checkers for x in c.ll_latencies]
     viewer = hls_viewer_cost(p480["out_dir"], rounds=200)
+    packager = {
+        "480p": packager_cost(854, 480, 0),
+        "720p": packager_cost(1280, 720, 0),
+        "720p_plus_480p": packager_cost(1280, 720, 480),
+    }
     for done in (p480, p720, ladder, fan):
         shutil.rmtree(done["out_dir"], ignore_errors=True)
     result = {
@@ -358,6 +397,8 @@ def main() -> None:
         "extra_viewer_cpu_cores": round(viewer, 5),
         # The VP8 encode aiortc runs per watching peer, timed on its own thread.
         "baseline_extra_viewer_cpu_cores": round(fan["fanout_cores"], 3),
+        # the packager alone, offline (no WebRTC receive/decode): robust to a starved machine
+        **{f"packager_cpu_cores_{k}": round(v, 3) for k, v in packager.items()},
         # media seconds packaged per wall second in each window (< 1: the machine was starved)
         "realtime_480p": round(p480["realtime"], 2),
         "realtime_720p": round(p720["realtime"], 2),

@@ -37,7 +37,14 @@ from payments.errors import (
     RefundTooLarge,
 )
 from payments.models import Payment, PaymentNotification, PaymentStatusChange, Refund
-from payments.providers import Ack, PaymentIntent, RefundState, TradeState, get_provider
+from payments.providers import (
+    Ack,
+    PaymentIntent,
+    PaymentProvider,
+    RefundState,
+    TradeState,
+    get_provider,
+)
 from payments.states import (
     CAPTURED,
     PAYMENT_TRANSITIONS,
@@ -137,7 +144,10 @@ def payment_create(
     """Start collecting an order's total; returns the payment with what the client needs.
 
     An open payment for the same order, provider, method and amount is reused, so a
-    double-tapped "pay" button gets one trade at the gateway.
+    double-tapped "pay" button gets one trade at the gateway. That holds for taps that
+    race too: a second caller that finds the first one's payment still waiting for the
+    gateway asks the gateway again for the same trade number, which gateways treat as the
+    same trade (WeChat Pay and Alipay key trades by ``out_trade_no``).
     """
     gateway = get_provider(provider)
     if method not in gateway.methods:
@@ -151,7 +161,7 @@ def payment_create(
             raise InvalidPaymentInput(f"order {order.number} is {order.status}, not payable")
         if order.total_amount <= 0:
             raise InvalidPaymentInput("nothing to pay: the order total is zero")
-        existing = (
+        payment = (
             Payment.objects.filter(
                 order=order,
                 provider=provider,
@@ -159,38 +169,66 @@ def payment_create(
                 amount=order.total_amount,
                 status=PaymentStatus.PENDING,
             )
-            .exclude(client_payload={})
+            .order_by("id")
             .first()
         )
-        if existing is not None:
-            return existing
-        payment = Payment.objects.create(
-            reference=_reference(),
-            order=order,
-            provider=provider,
-            method=method,
-            amount=order.total_amount,
-            currency=order.currency,
-        )
-        audit_record(
-            kind="payment.created",
-            aggregate_type="payment",
-            aggregate_id=payment.reference,
-            actor_id=_actor_id(actor),
-            payload={
-                "order": order.number,
-                "provider": provider,
-                "method": method,
-                "amount": payment.amount,
-                "currency": payment.currency,
-            },
-        )
+        if payment is not None and payment.client_payload:
+            return payment
+        fresh = payment is None  # else: a racing tap's payment, still waiting for the gateway
+        if payment is None:
+            payment = Payment.objects.create(
+                reference=_reference(),
+                order=order,
+                provider=provider,
+                method=method,
+                amount=order.total_amount,
+                currency=order.currency,
+            )
+            audit_record(
+                kind="payment.created",
+                aggregate_type="payment",
+                aggregate_id=payment.reference,
+                actor_id=_actor_id(actor),
+                payload={
+                    "order": order.number,
+                    "provider": provider,
+                    "method": method,
+                    "amount": payment.amount,
+                    "currency": payment.currency,
+                },
+            )
+    return _payment_request(
+        payment=payment,
+        order=order,
+        gateway=gateway,
+        fresh=fresh,
+        client_ip=client_ip,
+        openid=openid,
+        return_url=return_url,
+    )
+
+
+def _payment_request(
+    *,
+    payment: Payment,
+    order: Order,
+    gateway: PaymentProvider,
+    fresh: bool,
+    client_ip: str,
+    openid: str,
+    return_url: str,
+) -> Payment:
+    """Ask the gateway for the trade (outside any transaction) and keep what the client needs.
+
+    Only the caller that created the row marks it failed when the gateway refuses; a
+    caller reusing a racing payment leaves that to its creator.
+    """
     intent = PaymentIntent(
         reference=payment.reference,
         amount=payment.amount,
         currency=payment.currency,
         description=f"LiveHub order {order.number}",
-        method=method,
+        method=payment.method,
         client_ip=client_ip,
         openid=openid,
         return_url=return_url,
@@ -198,9 +236,10 @@ def payment_create(
     try:
         created = gateway.create(intent)
     except (ProviderError, InvalidPaymentInput):
-        with transaction.atomic():
-            payment = locks.lock_payment(payment.pk)
-            transition_payment(payment=payment, target=PaymentStatus.FAILED, source="create")
+        if fresh:
+            with transaction.atomic():
+                payment = locks.lock_payment(payment.pk)
+                transition_payment(payment=payment, target=PaymentStatus.FAILED, source="create")
         raise
     Payment.objects.filter(pk=payment.pk).update(
         client_payload=created.client_payload, updated_at=timezone.now()

@@ -154,7 +154,7 @@ def session_cookie(base: str, username: str) -> str:
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     opener.open(f"{base}/api/session/").read()
-    csrf = next(c.value for c in jar if c.name == "csrftoken")
+    csrf = next(c.value or "" for c in jar if c.name == "csrftoken")
     request = urllib.request.Request(
         f"{base}/api/session/login/",
         data=json.dumps({"username": username, "password": username}).encode(),
@@ -249,7 +249,10 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the data dir and reports")
     parser.add_argument("--no-fail", action="store_true", help="exit 0 even if a bar is missed")
     args = parser.parse_args()
-    for need, hint in ((LIGHTHOUSE, "cd frontend_pwa && npm ci"), (Path(CHROMIUM), "apt-get install chromium")):
+    for need, hint in (
+        (LIGHTHOUSE, "cd frontend_pwa && npm ci"),
+        (Path(CHROMIUM), "apt-get install chromium"),
+    ):
         if not need.exists():
             log(f"{need} missing ({hint})")
             return 2

@@ -43,7 +43,7 @@ _batch_handlers: dict[str, list[OutboxBatchHandler]] = defaultdict(list)
 
 RELAY_BATCH = 200
 #: messages per transaction of the relay (see ``outbox_relay``)
-RELAY_CHUNK = 25
+RELAY_CHUNK = 10
 
 
 def register_outbox_handler(topic: str, handler: OutboxHandler) -> None:

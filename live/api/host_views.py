@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from hub.api import acting_user, get_or_404
 from hub.kernel.roles import Role, user_has_role
-from live.api.serializers import ShowOut
+from live.api.serializers import LineupItemOut, ShowOut
 from live.errors import NotAllowed
 from live.models import Show
 from live.selectors import can_host, room_settings
@@ -26,9 +26,20 @@ from live.selectors import can_host, room_settings
 HOST_SHOWS_LIMIT = 100
 
 
+class HostLineupItemOut(LineupItemOut):
+    """A line-up item with its product's names, for the console's table."""
+
+    product_name_en = serializers.CharField(source="product.name_en", read_only=True)
+    product_name_zh = serializers.CharField(source="product.name_zh", read_only=True)
+
+    class Meta(LineupItemOut.Meta):
+        fields = [*LineupItemOut.Meta.fields, "product_name_en", "product_name_zh"]
+
+
 class HostShowOut(ShowOut):
     """A show as its host sees it: the public fields plus the room's moderation settings."""
 
+    lineup = HostLineupItemOut(many=True, read_only=True)
     pinned = serializers.CharField(source="pinned_item.label", default=None, read_only=True)
     slow_mode_seconds = serializers.IntegerField(read_only=True)
     blocked_words = serializers.ListField(child=serializers.CharField(), read_only=True)

@@ -33,7 +33,7 @@ from social.selectors import (
 )
 from social.services.clicks import visitor_claim
 from social.services.links import share_link_create
-from social.services.page_views import VIEW_TARGETS, page_view_record
+from social.services.page_views import page_view_record
 from social.services.ugc import (
     MODERATION_SIGNALS,
     MediaIn,
@@ -123,7 +123,9 @@ class PageViewApi(APIView):
     authentication_classes: list[type] = []  # anonymous beacon: no session, so no CSRF
 
     class PageViewIn(serializers.Serializer[Any]):
-        target_kind = serializers.ChoiceField(choices=[str(t) for t in VIEW_TARGETS])
+        #: product or show (checked by the service; a second enum of target kinds would
+        #: collide in the OpenAPI schema)
+        target_kind = serializers.CharField(max_length=16)
         target_id = serializers.CharField(max_length=64)
         share = serializers.CharField(max_length=24, required=False, default="", allow_blank=True)
 

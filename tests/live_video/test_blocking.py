@@ -94,6 +94,7 @@ def test_a_part_that_never_comes_gets_503_after_three_target_durations(rendition
     response = client.get(BASE + "live.m3u8?_HLS_msn=1&_HLS_part=2")
     assert response.status_code == 503
     assert response["Retry-After"] == "1"
+    assert response.json()["error"]["code"] == "part_not_ready"
     assert 2.9 <= time.monotonic() - started < 6.0
 
 

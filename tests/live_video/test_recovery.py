@@ -16,8 +16,9 @@ from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
+from live.video import tasks, transport
 from live.video.models import PublisherSession, Stream
-from live.video.services.recovery import sessions_recover_orphans
+from live.video.services.recovery import publisher_session_recover, sessions_recover_orphans
 from live.video.services.sessions import publisher_session_open
 from live.video.states import SessionStatus
 from live.video.synthetic import PartDecoder, PatternVideoTrack, ToneAudioTrack, read_stamp
@@ -118,7 +119,7 @@ def test_recovery_fails_a_silent_session_and_leaves_a_heartbeating_one(
     PublisherSession.objects.filter(pk=silent.pk).update(
         last_seen_at=timezone.now() - timedelta(minutes=1)
     )
-    assert sessions_recover_orphans() == [silent.public_id]
+    assert tasks.sessions_recover_orphans() == [silent.public_id]  # the beat task
     silent.refresh_from_db()
     assert (silent.status, silent.end_reason, silent.segment_count) == (
         SessionStatus.FAILED,
@@ -129,3 +130,60 @@ def test_recovery_fails_a_silent_session_and_leaves_a_heartbeating_one(
     assert sessions_recover_orphans() == []
     fresh.refresh_from_db()
     assert fresh.status == SessionStatus.CONNECTING
+
+
+def test_a_worker_whose_session_was_recovered_stops_writing(
+    media_worker: subprocess.Popen[bytes], stream: Stream
+) -> None:
+    """A worker that only lost its database for 20 s must not write on after recovery."""
+
+    async def publish() -> tuple[str, RTCPeerConnection]:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTrack(PatternVideoTrack(320, 240))
+        await pc.setLocalDescription(await pc.createOffer())
+        response = await sync_to_async(Client().post)(
+            f"/api/live/video/whip/shows/{stream.show.code}",
+            data=pc.localDescription.sdp,
+            content_type="application/sdp",
+            headers={"Authorization": f"Bearer {stream.key}"},
+        )
+        assert response.status_code == 201, response.content
+        await pc.setRemoteDescription(RTCSessionDescription(response.content.decode(), "answer"))
+        session = await sync_to_async(PublisherSession.objects.get)(stream=stream)
+        index = Path(settings.MEDIA_ROOT) / f"live-video/{stream.media_id}/{session.public_id}"
+        deadline = time.monotonic() + 30
+        while not list(index.glob("v0/seg*.m4s")):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+        # its heartbeat looked stale to the rest of the system: recovered meanwhile
+        await sync_to_async(PublisherSession.objects.filter(pk=session.pk).update)(
+            last_seen_at=timezone.now() - timedelta(minutes=1)
+        )
+        assert await sync_to_async(publisher_session_recover)(public_id=session.public_id)
+        # the worker learns it on its next heartbeat (every 5 s) and ends its session
+        while (await sync_to_async(transport.worker_request)({"op": "ping"}, timeout=5))[
+            "sessions"
+        ]:
+            assert time.monotonic() < deadline + 15, "the worker kept the session"
+            await asyncio.sleep(0.5)
+        await pc.close()
+        await sync_to_async(connections.close_all)()
+        return session.public_id, pc
+
+    public_id, _pc = asyncio.run(publish())
+    session = PublisherSession.objects.get(public_id=public_id)
+    out = Path(settings.MEDIA_ROOT) / session.media_dir / "v0"
+    files = sorted(p.name for p in out.iterdir())
+    time.sleep(1.0)
+    assert sorted(p.name for p in out.iterdir()) == files  # nothing written any more
+    assert (session.status, session.end_reason) == (SessionStatus.ENDED, "worker_lost")
+    assert (out / "live.m3u8").read_text().rstrip().endswith("#EXT-X-ENDLIST")
+    index = (out / "index.m3u8").read_text()
+    assert index.rstrip().endswith("#EXT-X-ENDLIST")
+    # the worker's own end rewrote the replay from everything it had packaged, and
+    # reports its figures just after leaving its session list
+    deadline = time.monotonic() + 10
+    while session.segment_count != index.count(".m4s") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        session.refresh_from_db()
+    assert session.segment_count == index.count(".m4s") >= 1

@@ -260,3 +260,26 @@ def test_refund_notifications_racing_with_reconciliation_count_the_refund_once(
     earned = PointsEntry.objects.get(order_number=order.number, kind="earn").delta
     reversed_ = PointsEntry.objects.filter(order_number=order.number, kind="reverse")
     assert [e.delta for e in reversed_] == [-earned]
+
+
+def test_pay_taps_racing_from_many_processes_open_one_trade_at_the_gateway(
+    gateways: dict[str, Any], make_order: Callable[..., Order], shopper: Any
+) -> None:
+    from tests.fixtures.concurrency import run_in_processes
+
+    wechat = gateways["wechatpay"]
+    order = make_order()
+    before = set(wechat.trades)
+
+    def tap() -> str:
+        payment = payment_create(
+            order=Order.objects.get(pk=order.pk), provider="wechatpay", method="native", actor=None
+        )
+        assert payment.client_payload["code_url"].startswith("weixin://wxpay/bizpayurl?pr=")
+        return payment.reference
+
+    references = run_in_processes([tap for _ in range(PROCESSES)])
+    payment = Payment.objects.get(order=order)
+    assert references == [payment.reference] * PROCESSES
+    assert set(wechat.trades) - before == {payment.reference}
+    assert payment.status == "pending" and payment.client_payload

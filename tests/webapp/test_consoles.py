@@ -507,7 +507,7 @@ def test_staff_receive_a_return_restock_adjust_stock_and_admins_retry_sync(
     expect(page.get_by_test_id("return-status")).to_have_text("Received")
     # the order shipped from the warehouse, so this store's staff see its lines by id only
     line = order.lines.get()
-    expect(page.get_by_test_id("return")).to_contain_text(f"2 × order line {line.pk}")
+    expect(page.get_by_test_id("return")).to_contain_text(f"2 \u00d7 order line {line.pk}")
     violations += _axe(page, "staff-returns")
     page.get_by_test_id("inspect").click()
     expect(page.get_by_test_id("return-status")).to_have_text("Completed")
@@ -522,7 +522,7 @@ def test_staff_receive_a_return_restock_adjust_stock_and_admins_retry_sync(
     table.get_by_role("button", name="Adjust MUG-WHITE").click()
     expect(page.get_by_test_id("on-hand")).to_have_text("6")
     form = page.get_by_test_id("adjust-form")
-    form.get_by_label("Change (+/−)").fill("-2")
+    form.get_by_label("Change (+/\u2212)").fill("-2")
     form.get_by_label("Reason").select_option("damaged")
     form.get_by_label("Note").fill("dropped in the back room")
     form.get_by_role("button", name="Save adjustment").click()

@@ -22,6 +22,7 @@ import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -186,12 +187,15 @@ class HostSocket:
 
         client = Client()
         client.force_login(user)
-        self.ws = connect(
-            base.replace("http", "ws", 1) + f"/ws/live/{show.code}/",
-            additional_headers={
-                "Cookie": f"sessionid={client.cookies['sessionid'].value}",
-                "Origin": base,
-            },
+        self._stack = ExitStack()
+        self.ws = self._stack.enter_context(
+            connect(
+                base.replace("http", "ws", 1) + f"/ws/live/{show.code}/",
+                additional_headers={
+                    "Cookie": f"sessionid={client.cookies['sessionid'].value}",
+                    "Origin": base,
+                },
+            )
         )
         hello = json.loads(self.ws.recv(timeout=10))
         assert hello["type"] == "hello" and hello["you"]["role"] == "host", hello
@@ -209,7 +213,7 @@ class HostSocket:
         raise AssertionError(f"no {reply} for {message}")
 
     def close(self) -> None:
-        self.ws.close()
+        self._stack.close()
 
 
 # ---- helpers ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import type { Product } from '../api/types'
 
 // Shapes of live/api (serializers.py, host_views.py) and live/video/api (ingest).
 
-export interface LineupItem { label: string; product: string; position: number; live_price_amount: number; quota: number; per_buyer_limit: number }
+export interface LineupItem { label: string; product: string; position: number; live_price_amount: number; quota: number; per_buyer_limit: number; product_name_en?: string; product_name_zh?: string }
 export interface HostShow {
   code: string
   title: string

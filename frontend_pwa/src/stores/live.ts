@@ -7,8 +7,12 @@ export interface LiveOrder { order: string; status: string; total_amount: number
 export interface ShowSummary { code: string; title: string; host: string; status: string; scheduled_at: string }
 
 export const useLiveStore = defineStore('live', {
-  state: () => ({ shows: [] as ShowSummary[] }),
+  state: () => ({ shows: [] as ShowSummary[], reminders: [] as string[] }),
   actions: {
+    /** Shows this member asked to be reminded of (web push, docs/pwa.md). */
+    async loadReminders() {
+      this.reminders = (await api<{ shows: string[] }>('/api/pwa/push/reminders/')).shows
+    },
     async loadShows() {
       const data = await api<Page<ShowSummary> | ShowSummary[]>('/api/live/shows/')
       this.shows = Array.isArray(data) ? data : data.results

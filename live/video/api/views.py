@@ -365,9 +365,18 @@ async def _playlist(request: HttpRequest, path: Path, *, rendition: bool) -> Htt
             return _bad_request("_HLS_msn is more than two segments ahead of the playlist")
         state = await playlist_wait(path, msn=msn, part=part, timeout=_hold_seconds())
         if state is None:
-            response = _not_found("the requested part did not appear in time")
-            response.status_code = 503
+            response = JsonResponse(
+                {
+                    "error": {
+                        "code": "part_not_ready",
+                        "message": "the requested part did not appear in time",
+                        "details": {"msn": msn, "part": part},
+                    }
+                },
+                status=503,
+            )
             response["Retry-After"] = "1"
+            response["Access-Control-Allow-Origin"] = "*"
             return response
     response = HttpResponse(state.body, content_type="application/vnd.apple.mpegurl")
     if state.ended:
