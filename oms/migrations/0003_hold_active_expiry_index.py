@@ -5,15 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('oms', '0002_order_discount_amount'),
+        ("oms", "0002_order_discount_amount"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='hold',
-            index=models.Index(condition=models.Q(('status', 'active')), fields=['expires_at'], name='hold_active_expiry'),
+            model_name="hold",
+            index=models.Index(
+                condition=models.Q(("status", "active")),
+                fields=["expires_at"],
+                name="hold_active_expiry",
+            ),
         ),
     ]

@@ -82,7 +82,7 @@ def nodes(tmp_path: Path) -> Iterator[list[int]]:
     ]
     PROCESSES.update(zip(ports, procs, strict=True))
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # a loaded machine starts Daphne slowly
         for port in ports:
             while True:
                 try:
@@ -97,7 +97,11 @@ def nodes(tmp_path: Path) -> Iterator[list[int]]:
         for proc in procs:
             proc.terminate()
         for proc in procs:
-            proc.wait(timeout=10)
+            try:  # Daphne gives its connections up to 10 s to close
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def _cookie(user: User) -> str:

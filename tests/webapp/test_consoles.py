@@ -34,7 +34,16 @@ from pytest_django.live_server_helper import LiveServer
 from channels_sync.models import DeadLetter, PendingStockPush
 from channels_sync.services.connections import connection_upsert
 from hub.kernel.roles import Role
-from live.models import Comment, CouponDrop, Drop, LineupItem, Show, ShowBan, ShowMute
+from live.models import (
+    Comment,
+    CouponDrop,
+    Drop,
+    LineupItem,
+    Show,
+    ShowBan,
+    ShowModerator,
+    ShowMute,
+)
 from live.video import transport
 from live.video.errors import MediaWorkerUnavailable
 from live.video.models import PublisherSession
@@ -404,6 +413,13 @@ def test_host_schedules_goes_live_by_whip_pins_drops_and_moderates(
     comments.get_by_role("button", name="Ban shopper").click()
     expect(page.get_by_role("status").filter(has_text="shopper banned.")).to_be_visible()
     assert ShowBan.objects.filter(show=show, user=shopper).count() == 1
+    moderator = _user("anna", Role.SHOPPER)
+    page.get_by_label("Moderator (username)").fill("anna")
+    page.get_by_role("button", name="Add moderator").click()
+    expect(
+        page.get_by_role("status").filter(has_text="anna can now moderate this show.")
+    ).to_be_visible()
+    assert ShowModerator.objects.filter(show=show, user=moderator).count() == 1
 
     # -- the dashboard: figures, charts and the table alternative -----------------------------
     expect(page.get_by_test_id("metric-viewers")).to_be_visible()

@@ -24,6 +24,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from checkout.models import ShippingRate, TaxRate
 from hub.kernel.roles import Role
+from live.services.shows import show_create
 from members.models import Coupon, CouponRedemption, PointsEntry, Tier
 from oms.models import Location, Merchant, Order, Product, ProductVariant, SalesChannel
 from oms.services.stock import stock_receive
@@ -80,6 +81,18 @@ def _shop() -> dict[str, Any]:
         user=shopper, kind="birthday", delta=500, remaining=500, source_key="e2e:birthday",
         expires_at=timezone.now() + timedelta(days=300),
     )  # fmt: skip
+    host = User.objects.create_user(username="host", password="host")
+    host.groups.add(Group.objects.get_or_create(name=Role.HOST.value)[0])
+    live = SalesChannel.objects.create(
+        code="live", name="Live room", kind=SalesChannel.Kind.LIVE, currency="CNY"
+    )
+    live.locations.set(stores)
+    show_create(
+        host=host,
+        title="Kitchen week",
+        scheduled_at=timezone.now() + timedelta(days=1),
+        sales_channel=live,
+    )
     search_reindex()
     connections.close_all()
     return {"shopper": shopper, "variant": variant}
@@ -146,6 +159,7 @@ def test_search_cart_checkout_member_centre_and_shares(
         violations += _axe(page, "cart")
         page.get_by_test_id("to-checkout").click()
         expect(page).to_have_url(f"{base}/login?next=/checkout")
+        violations += _axe(page, "login")
         page.get_by_label("Username").fill("shopper")
         page.get_by_label("Password").fill("shopper")
         page.get_by_role("button", name="Sign in").click()
@@ -163,6 +177,12 @@ def test_search_cart_checkout_member_centre_and_shares(
         page.get_by_label("Points to use (you have 500)").fill("300")
         expect(page.get_by_test_id("quote-total")).to_contain_text("375.00")
         violations += _axe(page, "checkout")
+        page.get_by_role("radio", name="Delivery").check()
+        page.get_by_role("button", name="Add an address").click()
+        expect(page.get_by_label("Street address")).to_be_visible()
+        violations += _axe(page, "checkout-delivery")
+        page.get_by_role("radio", name="Pick up in store").check()
+        expect(page.get_by_test_id("quote-total")).to_contain_text("375.00")
         page.get_by_test_id("place-cart-order").click()
         expect(page.get_by_test_id("order-status")).to_have_text("Pending payment")
         order = Order.objects.get()
@@ -198,6 +218,17 @@ def test_search_cart_checkout_member_centre_and_shares(
         expect(page.get_by_test_id("share-stats")).to_contain_text("Links shared1")
         expect(page.locator("a[href*='/s/']")).to_have_count(1)
         violations += _axe(page, "shares")
+
+        # -- the other pages: shows (with "remind me"), my orders, not found -------------------
+        page.goto(f"{base}/live")
+        expect(page.get_by_role("button", name="Remind me: Kitchen week")).to_be_visible()
+        violations += _axe(page, "live-list")
+        page.goto(f"{base}/orders")
+        expect(page.get_by_test_id("my-orders")).to_contain_text(order.number)
+        violations += _axe(page, "my-orders")
+        page.goto(f"{base}/no-such-page")
+        expect(page.get_by_role("heading", level=1)).to_have_text("404")
+        violations += _axe(page, "not-found")
 
         # -- in Chinese ------------------------------------------------------------------------
         page.goto(f"{base}/me")
