@@ -1,20 +1,24 @@
 """Benchmark: comment fan-out to many real WebSocket viewers of one live room.
 
 LiveHub's path: one Redis pub/sub subscription per process per room, comments batched
-into one frame per tick (150 ms), encoded once and handed to every local viewer.
-Baseline, in the same run: the naive room (one ``group_send`` per comment on
-``RedisChannelLayer``, one frame per comment per viewer).
+into one frame per interval (100 ms, adaptive up to 250 ms), encoded once and handed to
+every local viewer as the same ASGI message. Baseline, in the same run: the naive room
+(one ``group_send`` per comment on ``RedisChannelLayer``, one frame per comment per viewer).
 
-Each side runs in its own Daphne process; viewers and posters are real WebSocket clients
-(the ``websockets`` package) in this process. Latency is post-to-receipt (the posting
-client's clock is stamped into the comment; same machine). Server CPU is the Daphne
-process's user+system time during the measured window (/proc).
+Each side runs in its own Daphne process. Viewers are real WebSocket clients spread over
+``--client-procs`` processes (a lean RFC 6455 client, ``LeanViewer``, so the clients do
+not measure their own queueing); every received comment is timed, post to receipt (the
+posting client's clock is stamped into the comment; same machine). Posters use the
+``websockets`` package. Server CPU is the Daphne process's user+system time during the
+measured window (/proc); client CPU (viewer processes + posters) is reported separately,
+and so is the 1-minute load average before and after (the machine may be shared).
 
     python bench/live_fanout.py [--quick] [--viewers N] [--rate N] [--seconds S]
+        [--client-procs N] [--no-baseline] [--profile server.svg|server.json]
 
 Needs Redis (REDIS_URL, default redis://127.0.0.1:6379/0) and PostgreSQL
 (DATABASE_URL, default postgres://127.0.0.1:5432/livehub_bench). The last line printed
-is one JSON object.
+is one JSON object. ``--profile`` needs py-spy (``PY_SPY`` names its binary).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from django.utils import timezone
 from hub.kernel.audit import audit_record
 from hub.kernel.errors import Conflict, DomainError, InvalidTransition
 from members.models import BlocklistEntry, MemberProfile, RiskAssessment
+from oms.locks import lock_order
 from oms.models import Order
 from oms.services.orders import order_cancel
 from oms.states import OrderStatus
@@ -103,9 +104,14 @@ def _reasons(order: Order, *, device_id: str, client_ip: str, addr: str) -> list
 
 
 def risk_check_before_payment(*, order: Order, device_id: str = "", client_ip: str = "") -> None:
-    """Assess once per order; raise ``PaymentOnHold`` while it waits for (or failed) review."""
+    """Assess once per order; raise ``PaymentOnHold`` while it waits for (or failed) review.
+
+    The order row lock serialises racing "pay" taps: the first assesses, the others read
+    its verdict (a missing assessment row has nothing to lock).
+    """
     with transaction.atomic():
-        assessment = RiskAssessment.objects.select_for_update().filter(order=order).first()
+        lock_order(order.pk)
+        assessment = RiskAssessment.objects.filter(order=order).first()
         if assessment is None:
             addr = address_key(order.shipping_address or {})
             reasons = _reasons(order, device_id=device_id, client_ip=client_ip, addr=addr)
