@@ -10,6 +10,7 @@ split across locations.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from oms.errors import InvalidInput, OutOfStock
@@ -58,20 +59,14 @@ def candidate_locations(
     return sorted(locations, key=rank)
 
 
-def route_order(
+def route_candidates(
     *,
     sales_channel: SalesChannel,
-    quantities: dict[ProductVariant, int],
     method: str,
     pickup_location: Location | None = None,
     ship_to: ShipTo | None = None,
-) -> list[Placement]:
-    """Plan the placements for an order from current free stock.
-
-    The plan is a proposal: the caller reserves it with conditional updates and
-    re-plans if a concurrent buyer took the units first.
-    """
-    keep_free = sales_channel.safety_stock
+) -> tuple[list[Location], bool]:
+    """The locations an order may come from, best first, and whether it may split."""
     if method == Order.FulfilmentMethod.PICKUP:
         if pickup_location is None:
             raise InvalidInput("a pick-up order needs a pickup_location")
@@ -82,47 +77,83 @@ def route_order(
             raise InvalidInput(
                 f"{pickup_location.code} does not offer pick-up for this sales channel"
             )
-        candidates = [pickup_location]
-        allow_split = False
-    else:
-        candidates = candidate_locations(
-            sales_channel=sales_channel, method=method, ship_to=ship_to
-        )
-        allow_split = sales_channel.allow_split
+        return [pickup_location], False
+    candidates = candidate_locations(sales_channel=sales_channel, method=method, ship_to=ship_to)
     if not candidates:
         raise InvalidInput("no location of this sales channel can fulfil this method")
+    return candidates, sales_channel.allow_split
 
-    free = free_units_by_location(
-        variant_ids=[v.pk for v in quantities],
-        location_ids=[loc.pk for loc in candidates],
-        keep_free=keep_free,
-    )
-    for location in candidates:
-        if all(free.get((v.pk, location.pk), 0) >= q for v, q in quantities.items()):
-            return [Placement(v.pk, location.pk, q) for v, q in quantities.items()]
+
+def plan_placements(
+    quantities: Mapping[int, int],
+    free: Mapping[tuple[int, int], int],
+    location_ids: Sequence[int],
+    allow_split: bool,
+) -> list[Placement] | None:
+    """The routing rule, in memory: ``None`` when the units are not there.
+
+    The first location (in ``location_ids`` order: nearest, then priority) that can fill
+    every line; else, if allowed, each line taken from the locations in the same order.
+    """
+    for location_id in location_ids:
+        if all(free.get((v, location_id), 0) >= q for v, q in quantities.items()):
+            return [Placement(v, location_id, q) for v, q in quantities.items()]
     if not allow_split:
-        raise _shortage(quantities, free, candidates)
-
+        return None
     placements: list[Placement] = []
-    for variant, wanted in quantities.items():
+    for variant_id, wanted in quantities.items():
         remaining = wanted
-        for location in candidates:
-            take = min(remaining, free.get((variant.pk, location.pk), 0))
+        for location_id in location_ids:
+            take = min(remaining, free.get((variant_id, location_id), 0))
             if take:
-                placements.append(Placement(variant.pk, location.pk, take))
+                placements.append(Placement(variant_id, location_id, take))
                 remaining -= take
             if not remaining:
                 break
         if remaining:
-            raise _shortage({variant: wanted}, free, candidates)
+            return None
     return placements
 
 
-def _shortage(
+def route_order(
+    *,
+    sales_channel: SalesChannel,
     quantities: dict[ProductVariant, int],
-    free: dict[tuple[int, int], int],
+    method: str,
+    pickup_location: Location | None = None,
+    ship_to: ShipTo | None = None,
+) -> list[Placement]:
+    """Plan the placements for an order from current free stock (a read-only proposal).
+
+    Units of holds past their expiry count as free here, as in ATP. ``hold_create``
+    plans with the same rule (``plan_placements``) from the stock rows themselves and
+    reserves the plan with conditional updates.
+    """
+    candidates, allow_split = route_candidates(
+        sales_channel=sales_channel,
+        method=method,
+        pickup_location=pickup_location,
+        ship_to=ship_to,
+    )
+    free = free_units_by_location(
+        variant_ids=[v.pk for v in quantities],
+        location_ids=[loc.pk for loc in candidates],
+        keep_free=sales_channel.safety_stock,
+    )
+    plan = plan_placements(
+        {v.pk: q for v, q in quantities.items()}, free, [loc.pk for loc in candidates], allow_split
+    )
+    if plan is None:
+        raise shortage(quantities, free, candidates)
+    return plan
+
+
+def shortage(
+    quantities: dict[ProductVariant, int],
+    free: Mapping[tuple[int, int], int],
     candidates: list[Location],
 ) -> OutOfStock:
+    """The refusal for an order that ``plan_placements`` could not place from ``free``."""
     for variant, wanted in quantities.items():
         have = sum(free.get((variant.pk, loc.pk), 0) for loc in candidates)
         if have < wanted:

@@ -26,7 +26,14 @@ from oms.models import (
     SalesChannel,
     StockLevel,
 )
-from oms.routing import Placement, ShipTo, candidate_locations, route_order
+from oms.routing import (
+    Placement,
+    ShipTo,
+    candidate_locations,
+    plan_placements,
+    route_candidates,
+    shortage,
+)
 from oms.services.stock import LedgerEntry, StockDelta, stock_move, stock_move_many
 from oms.states import HOLD_TRANSITIONS, HoldStatus
 
@@ -38,10 +45,6 @@ ROUTING_ATTEMPTS = 3
 MAX_BATCH = 1000
 #: expired holds swept in place by one batch that found its units pinned by them
 SWEEP_LIMIT = 500
-
-
-class _PlacementTaken(Exception):
-    """A planned placement was taken concurrently; the savepoint rolls back and we re-plan."""
 
 
 def validate_quantities(quantities: dict[ProductVariant, int]) -> None:
@@ -77,97 +80,94 @@ def hold_create(
     reference: str = "",
     actor: User | None = None,
 ) -> Hold:
-    """Reserve the units where routing places them, or raise ``OutOfStock``; all or nothing."""
+    """Reserve the units where routing places them, or raise ``OutOfStock``; all or nothing.
+
+    A batch of one on the ``hold_create_many`` machinery (``_reserve_requests``), with the
+    routing of the order's method and address: one read of the stock rows, one
+    conditional UPDATE per row, bulk INSERTs of the ledger and the hold's lines, and one
+    audit entry (``hold.created``). Expired holds are looked at only when the hold cannot
+    be placed whole at its first-choice location.
+    """
     validate_quantities(quantities)
     if not 1 <= ttl_seconds <= MAX_HOLD_SECONDS:
         raise InvalidInput(f"ttl_seconds must be between 1 and {MAX_HOLD_SECONDS}")
-    for _attempt in range(ROUTING_ATTEMPTS):
-        try:
-            placements = route_order(
-                sales_channel=sales_channel,
-                quantities=quantities,
-                method=method,
-                pickup_location=pickup_location,
-                ship_to=ship_to,
-            )
-        except OutOfStock:
-            STOCK_REJECTIONS.inc()
-            raise
-        try:
-            with transaction.atomic():
-                hold = _reserve(
-                    sales_channel=sales_channel,
-                    placements=placements,
-                    kind=kind,
-                    owner=owner,
-                    ttl_seconds=ttl_seconds,
-                    reference=reference,
-                    actor=actor,
-                )
-        except _PlacementTaken:
-            # Units may be pinned by holds that expired but were not swept yet.
-            hold_expire_due(variant_ids=[v.pk for v in quantities])
-            continue
-        HOLDS_CREATED.labels(kind=kind).inc()
-        return hold
-    STOCK_REJECTIONS.inc()
-    raise OutOfStock("the requested units were taken by other buyers", requested=len(quantities))
-
-
-def _reserve(
-    *,
-    sales_channel: SalesChannel,
-    placements: list[Placement],
-    kind: str,
-    owner: User | None,
-    ttl_seconds: int,
-    reference: str,
-    actor: User | None,
-) -> Hold:
-    hold = Hold.objects.create(
-        token=opaque_token(12),
-        sales_channel=sales_channel,
-        kind=kind,
-        owner=owner,
-        reference=reference,
-        expires_at=timezone.now() + timedelta(seconds=ttl_seconds),
+    candidates, allow_split = route_candidates(
+        sales_channel=sales_channel, method=method, pickup_location=pickup_location, ship_to=ship_to
     )
-    for placement in placements:
-        reserved = stock_move(
-            variant_id=placement.variant_id,
-            location_id=placement.location_id,
-            delta=StockDelta(reserved=placement.quantity),
-            kind="reserve",
-            reference=f"hold:{hold.token}",
+    location_ids = [loc.pk for loc in candidates]
+    request = HoldRequest(
+        quantities={v.pk: q for v, q in quantities.items()},
+        owner_id=owner.pk if owner is not None else None,
+        reference=reference,
+    )
+    token = opaque_token(12)
+    now = timezone.now()
+    hold: Hold | None = None
+    with transaction.atomic():
+        outcome = _reserve_requests(
+            requests=[request],
+            tokens=[token],
+            location_ids=location_ids,
+            allow_split=allow_split,
             keep_free=sales_channel.safety_stock,
+            now=now,
             actor=actor,
         )
-        if not reserved:
-            raise _PlacementTaken
-    HoldLine.objects.bulk_create(
-        [
-            HoldLine(
-                hold=hold,
-                variant_id=p.variant_id,
-                location_id=p.location_id,
-                quantity=p.quantity,
+        (plan,) = outcome.plans
+        if plan is not None:
+            hold = Hold.objects.create(
+                token=token,
+                sales_channel=sales_channel,
+                kind=kind,
+                owner=owner,
+                reference=reference,
+                expires_at=now + timedelta(seconds=ttl_seconds),
             )
-            for p in placements
-        ]
-    )
-    audit_record(
-        kind="hold.created",
-        aggregate_type="hold",
-        aggregate_id=hold.token,
-        actor_id=actor.pk if actor else None,
-        payload={
-            "sales_channel": sales_channel.code,
-            "kind": kind,
-            "expires_at": hold.expires_at.isoformat(),
-            "lines": [[p.variant_id, p.location_id, p.quantity] for p in placements],
-        },
-    )
+            HoldLine.objects.bulk_create(
+                [
+                    HoldLine(
+                        hold=hold, variant_id=p.variant_id, location_id=p.location_id,
+                        quantity=p.quantity,
+                    )
+                    for p in plan
+                ]
+            )  # fmt: skip
+            audit_record(
+                kind="hold.created",
+                aggregate_type="hold",
+                aggregate_id=hold.token,
+                actor_id=actor.pk if actor else None,
+                payload={
+                    "sales_channel": sales_channel.code,
+                    "kind": kind,
+                    "expires_at": hold.expires_at.isoformat(),
+                    "lines": [[p.variant_id, p.location_id, p.quantity] for p in plan],
+                    "expired": outcome.expired,
+                },
+            )
+        elif outcome.expired:
+            _audit_swept(outcome.expired, sales_channel=sales_channel, actor=actor)
+    if hold is None:
+        STOCK_REJECTIONS.inc()
+        if plan_placements(request.quantities, outcome.free, location_ids, allow_split):
+            # The rows it last planned from had the units: concurrent buyers took them.
+            raise OutOfStock(
+                "the requested units were taken by other buyers", requested=len(quantities)
+            )
+        raise shortage(quantities, outcome.free, candidates)
+    HOLDS_CREATED.labels(kind=kind).inc()
     return hold
+
+
+def _audit_swept(expired: list[str], *, sales_channel: SalesChannel, actor: User | None) -> None:
+    """The audit entry of holds expired in place by a request that was refused anyway."""
+    audit_record(
+        kind="hold.batch_expired",
+        aggregate_type="hold_batch",
+        aggregate_id=expired[0],
+        actor_id=actor.pk if actor else None,
+        payload={"sales_channel": sales_channel.code, "expired": expired},
+    )
 
 
 def _give_back(*, hold: Hold, target: str, actor: User | None) -> None:
@@ -279,36 +279,23 @@ def plan_batch(
 ) -> list[list[Placement] | None]:
     """Place requests in order against ``free`` (which it decrements); ``None`` = refused.
 
-    The routing rule of ``route_order`` for shipped orders without an address: the first
-    location (by priority) that can fill the whole request, else, if the sales channel
-    allows it, a split across locations in the same order.
+    Each request gets the routing rule of ``route_order`` (``plan_placements``): the first
+    location in ``location_ids`` order that can fill the whole request, else, if the sales
+    channel allows it, a split across locations in the same order.
     """
     plans: list[list[Placement] | None] = []
     for request in requests:
-        plan: list[Placement] | None = None
-        for location_id in location_ids:
-            if all(free.get((v, location_id), 0) >= q for v, q in request.quantities.items()):
-                plan = [Placement(v, location_id, q) for v, q in request.quantities.items()]
-                break
-        if plan is None and allow_split:
-            plan = []
-            for variant_id, wanted in request.quantities.items():
-                remaining = wanted
-                for location_id in location_ids:
-                    take = min(remaining, free.get((variant_id, location_id), 0))
-                    if take:
-                        plan.append(Placement(variant_id, location_id, take))
-                        remaining -= take
-                    if not remaining:
-                        break
-                if remaining:
-                    plan = None
-                    break
+        plan = plan_placements(request.quantities, free, location_ids, allow_split)
         if plan is not None:
             for placement in plan:
                 free[(placement.variant_id, placement.location_id)] -= placement.quantity
         plans.append(plan)
     return plans
+
+
+def _first_choice(plan: list[Placement] | None, location_ids: Sequence[int]) -> bool:
+    """Placed whole at the best-ranked location: expired holds could not change the plan."""
+    return plan is not None and all(p.location_id == location_ids[0] for p in plan)
 
 
 def _free_rows(
@@ -389,60 +376,29 @@ def hold_create_many(
     one at a time, so progress never depends on winning a race for the whole batch.
     """
     _validate_batch(requests, ttl_seconds)
-    keep_free = sales_channel.safety_stock
     locations = candidate_locations(
         sales_channel=sales_channel, method=Order.FulfilmentMethod.SHIP, ship_to=None
     )
-    location_ids = [loc.pk for loc in locations]
-    variant_ids = sorted({v for r in requests for v in r.quantities})
     tokens = [opaque_token(12) for _ in requests]
     now = timezone.now()
-    expired: list[str] = []
     with transaction.atomic():
-        plans: list[list[Placement] | None] | None = None
-        swept = False
-        for _attempt in range(ROUTING_ATTEMPTS):
-            candidate = plan_batch(
-                requests=requests,
-                free=_free_rows(variant_ids, location_ids, keep_free),
-                location_ids=location_ids,
-                allow_split=sales_channel.allow_split,
-            )
-            if not swept and any(p is None for p in candidate):
-                swept = True
-                short = {
-                    v
-                    for r, p in zip(requests, candidate, strict=True)
-                    if p is None
-                    for v in r.quantities
-                }
-                pinned = _expire_pinning(short, now)
-                if pinned:
-                    expired += pinned
-                    continue  # re-plan with the units they gave back
-            entries = _ledger(tokens, candidate)
-            if not entries or stock_move_many(
-                entries=entries, kind="reserve", keep_free=keep_free, actor=actor
-            ):
-                plans = candidate
-                break
-        if plans is None:
-            plans = _place_each(
-                requests=requests,
-                tokens=tokens,
-                variant_ids=variant_ids,
-                location_ids=location_ids,
-                sales_channel=sales_channel,
-                actor=actor,
-            )
+        outcome = _reserve_requests(
+            requests=requests,
+            tokens=tokens,
+            location_ids=[loc.pk for loc in locations],
+            allow_split=sales_channel.allow_split,
+            keep_free=sales_channel.safety_stock,
+            now=now,
+            actor=actor,
+        )
         results = _write_holds(
             sales_channel=sales_channel,
             requests=requests,
             tokens=tokens,
-            plans=plans,
+            plans=outcome.plans,
             kind=kind,
             expires_at=now + timedelta(seconds=ttl_seconds),
-            expired=expired,
+            expired=outcome.expired,
             actor=actor,
         )
     made = sum(isinstance(r, Hold) for r in results)
@@ -451,6 +407,74 @@ def hold_create_many(
     if made < len(results):
         STOCK_REJECTIONS.inc(len(results) - made)
     return results
+
+
+@dataclass
+class _Reservation:
+    #: per request, its reserved placements or ``None`` (refused)
+    plans: list[list[Placement] | None]
+    #: tokens of the expired holds swept in place (this transaction)
+    expired: list[str]
+    #: free units per row that the last plan was made from
+    free: dict[tuple[int, int], int]
+
+
+def _reserve_requests(
+    *,
+    requests: Sequence[HoldRequest],
+    tokens: Sequence[str],
+    location_ids: Sequence[int],
+    allow_split: bool,
+    keep_free: int,
+    now: datetime,
+    actor: User | None,
+) -> _Reservation:
+    """Plan and reserve requests in the caller's transaction (``hold_create`` and
+    ``hold_create_many``); writes the ledger, not the holds.
+
+    Expired holds are looked at only when a request is not placed whole at its
+    first-choice location (refused, split or sent further away): then the active holds
+    past their time on its variants are expired here and the requests re-planned, so the
+    routing choice is the one it would be had they been swept already.
+    """
+    if not location_ids:
+        return _Reservation([None] * len(requests), [], {})
+    variant_ids = sorted({v for r in requests for v in r.quantities})
+    expired: list[str] = []
+    swept = False
+    free: dict[tuple[int, int], int] = {}
+    for _attempt in range(ROUTING_ATTEMPTS):
+        free = _free_rows(variant_ids, location_ids, keep_free)
+        candidate = plan_batch(
+            requests=requests, free=dict(free), location_ids=location_ids, allow_split=allow_split
+        )
+        if not swept:
+            unsettled = {
+                v
+                for r, p in zip(requests, candidate, strict=True)
+                if not _first_choice(p, location_ids)
+                for v in r.quantities
+            }
+            if unsettled:
+                swept = True
+                pinned = _expire_pinning(unsettled, now)
+                if pinned:
+                    expired += pinned
+                    continue  # re-plan with the units they gave back
+        entries = _ledger(tokens, candidate)
+        if not entries or stock_move_many(
+            entries=entries, kind="reserve", keep_free=keep_free, actor=actor
+        ):
+            return _Reservation(candidate, expired, free)
+    plans, free = _place_each(
+        requests=requests,
+        tokens=tokens,
+        location_ids=location_ids,
+        allow_split=allow_split,
+        keep_free=keep_free,
+        actor=actor,
+    )
+    return _Reservation(plans, expired, free)
 
 
 def _ledger(tokens: Sequence[str], plans: Sequence[list[Placement] | None]) -> list[LedgerEntry]:
@@ -471,29 +495,25 @@ def _place_each(
     *,
     requests: Sequence[HoldRequest],
     tokens: Sequence[str],
-    variant_ids: Sequence[int],
     location_ids: Sequence[int],
-    sales_channel: SalesChannel,
+    allow_split: bool,
+    keep_free: int,
     actor: User | None,
-) -> list[list[Placement] | None]:
+) -> tuple[list[list[Placement] | None], dict[tuple[int, int], int]]:
     """Last resort under heavy contention: plan and reserve one request at a time."""
     plans: list[list[Placement] | None] = []
+    free: dict[tuple[int, int], int] = {}
     for request, token in zip(requests, tokens, strict=True):
+        free = _free_rows(request.quantities, location_ids, keep_free)
         (plan,) = plan_batch(
-            requests=[request],
-            free=_free_rows(request.quantities, location_ids, sales_channel.safety_stock),
-            location_ids=location_ids,
-            allow_split=sales_channel.allow_split,
+            requests=[request], free=dict(free), location_ids=location_ids, allow_split=allow_split
         )
         if plan is not None and not stock_move_many(
-            entries=_ledger([token], [plan]),
-            kind="reserve",
-            keep_free=sales_channel.safety_stock,
-            actor=actor,
+            entries=_ledger([token], [plan]), kind="reserve", keep_free=keep_free, actor=actor
         ):
             plan = None
         plans.append(plan)
-    return plans
+    return plans, free
 
 
 def _write_holds(

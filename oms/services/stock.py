@@ -137,7 +137,8 @@ def stock_move_many(
     ascending (variant, location) order so concurrent batches lock rows in one order.
     Every entry still gets its own ledger row (one bulk INSERT). Returns the applied
     totals per row, or ``None`` (and writes nothing) if any row would become invalid.
-    The caller appends one audit entry for the whole batch (``hold_create_many``).
+    The caller appends one audit entry for the whole batch (``hold_create``,
+    ``hold_create_many``).
     """
     totals: dict[tuple[int, int], StockDelta] = {}
     sums: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -149,13 +150,19 @@ def stock_move_many(
     for key in sorted(sums):
         on_hand, allocated, reserved = sums[key]
         totals[key] = StockDelta(on_hand=on_hand, allocated=allocated, reserved=reserved)
-    try:
-        with transaction.atomic():
-            for (variant_id, location_id), delta in totals.items():
-                if not _move_row(variant_id, location_id, delta, keep_free):
-                    raise _RowRefused
-    except _RowRefused:
-        return None
+    if len(totals) == 1:
+        # One row: an UPDATE that matches nothing changed nothing, no savepoint needed.
+        ((variant_id, location_id), delta), *_ = totals.items()
+        if not _move_row(variant_id, location_id, delta, keep_free):
+            return None
+    else:
+        try:
+            with transaction.atomic():
+                for (variant_id, location_id), delta in totals.items():
+                    if not _move_row(variant_id, location_id, delta, keep_free):
+                        raise _RowRefused
+        except _RowRefused:
+            return None
     actor_id = actor.pk if actor is not None else None
     StockMovement.objects.bulk_create(
         [
