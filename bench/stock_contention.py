@@ -8,6 +8,9 @@ the live-drop drainer makes them): one conditional UPDATE and one audit entry pe
 
     python bench/stock_contention.py [--quick] [--database-url URL] [--clients N] [--units N]
 
+The database is ``--database-url``, else ``BENCH_DATABASE_URL``, else ``DATABASE_URL`` when
+it is PostgreSQL, else a local ``livehub_bench`` PostgreSQL database.
+
 The last line printed is one JSON object with the figures.
 """
 
@@ -199,8 +202,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="small run, well under a minute")
+    env_url = os.environ.get("DATABASE_URL", "")
     parser.add_argument(
-        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL")
+        or (env_url if env_url.startswith("postgres") else DEFAULT_DATABASE_URL),
     )
     parser.add_argument("--clients", type=int)
     parser.add_argument("--units", type=int)

@@ -25,16 +25,31 @@ class SkuResolver:
     """Marketplace SKU -> our variant: the listing mapping first, then our own SKUs."""
 
     def __init__(self, connection: Connection) -> None:
-        self.by_external: dict[str, ProductVariant] = {}
-        for m in ListingMapping.objects.filter(connection=connection).select_related("variant"):
-            self.by_external[sku_key(m.external_sku)] = m.variant
+        self.connection = connection
+        self._by_external: dict[str, ProductVariant] | None = None
         self._own: dict[str, ProductVariant] | None = None
 
     def resolve(self, sku: str) -> ProductVariant | None:
         key = sku_key(sku)
         if not key:
             return None
-        found = self.by_external.get(key)
+        # The common case, a listing with exactly this SKU: one small query, instead of
+        # loading every listing of the connection for each imported order.
+        exact = (
+            ListingMapping.objects.filter(connection=self.connection, external_sku=sku)
+            .select_related("variant")
+            .first()
+        )
+        if exact is not None:
+            return exact.variant
+        if self._by_external is None:
+            self._by_external = {
+                sku_key(m.external_sku): m.variant
+                for m in ListingMapping.objects.filter(connection=self.connection).select_related(
+                    "variant"
+                )
+            }
+        found = self._by_external.get(key)
         if found is not None:
             return found
         if self._own is None:

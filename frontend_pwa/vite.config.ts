@@ -32,6 +32,16 @@ function precompress(): Plugin {
 
 export default defineConfig({
   base: BASE,
+  // Compile-time flags: every component is <script setup> (no Options API) and vue-i18n
+  // runs in composition mode without its global components, so that code is dropped.
+  define: {
+    __VUE_OPTIONS_API__: 'false',
+    __VUE_PROD_DEVTOOLS__: 'false',
+    __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'false',
+    __VUE_I18N_FULL_INSTALL__: 'false',
+    __VUE_I18N_LEGACY_API__: 'false',
+    __INTLIFY_PROD_DEVTOOLS__: 'false',
+  },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

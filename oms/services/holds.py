@@ -311,9 +311,10 @@ def _free_rows(
 def _expire_pinning(variant_ids: Iterable[int], now: datetime) -> list[str]:
     """Expire, in the caller's transaction, active holds past their time on these variants.
 
-    Only called when a batch could not place every request, so the common case (enough
-    free units) never looks at expired holds. Holds being converted right now are
-    skipped (``SKIP LOCKED``); no audit entry here: the batch's single entry lists them.
+    Only called when a request was not placed whole at its first-choice location, so the
+    common case (enough free units there) never looks at expired holds. Holds being
+    converted right now are skipped (``SKIP LOCKED``); no audit entry here: the caller's
+    single entry lists them.
     """
     due = list(
         Hold.objects.filter(
@@ -370,7 +371,8 @@ def hold_create_many(
     rows, one conditional UPDATE per stock row touched (the ``stock_move`` guard, CHECK
     constraints behind it), bulk INSERTs of holds, lines and ledger rows, and one audit
     entry (``hold.batch_created``) listing every hold, so the audit chain head is locked
-    once per batch. Expired holds are looked at only when some request does not fit.
+    once per batch. Expired holds are looked at only when some request is not placed
+    whole at its first-choice location.
     A concurrent writer taking the planned units makes a row's UPDATE match nothing: the
     batch re-plans from fresh rows, and after ``ROUTING_ATTEMPTS`` places the requests
     one at a time, so progress never depends on winning a race for the whole batch.

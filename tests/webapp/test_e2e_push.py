@@ -41,7 +41,13 @@ def test_a_push_message_becomes_a_notification_and_nothing_is_asked_on_load(
     cdp.send("ServiceWorker.enable")
     page.goto(f"{base}/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Shop")
-    assert page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
+    # evaluate() has no timeout of its own: bound the wait for the worker in the page
+    assert page.evaluate(
+        """() => Promise.race([
+            navigator.serviceWorker.ready.then(r => !!r.active),
+            new Promise(resolve => setTimeout(() => resolve(false), 20000)),
+        ])"""
+    ), "the service worker never became active"
     assert asked == []  # consent is asked from a button press only
     context.grant_permissions(["notifications"], origin=base)
     registration_id = next(

@@ -365,7 +365,7 @@ async def _playlist(request: HttpRequest, path: Path, *, rendition: bool) -> Htt
             return _bad_request("_HLS_msn is more than two segments ahead of the playlist")
         state = await playlist_wait(path, msn=msn, part=part, timeout=_hold_seconds())
         if state is None:
-            response = JsonResponse(
+            refused = JsonResponse(
                 {
                     "error": {
                         "code": "part_not_ready",
@@ -375,9 +375,9 @@ async def _playlist(request: HttpRequest, path: Path, *, rendition: bool) -> Htt
                 },
                 status=503,
             )
-            response["Retry-After"] = "1"
-            response["Access-Control-Allow-Origin"] = "*"
-            return response
+            refused["Retry-After"] = "1"
+            refused["Access-Control-Allow-Origin"] = "*"
+            return refused
     response = HttpResponse(state.body, content_type="application/vnd.apple.mpegurl")
     if state.ended:
         response["Cache-Control"] = "public, max-age=86400"
