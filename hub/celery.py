@@ -24,6 +24,7 @@ app.conf.beat_schedule = {
     "live-release-claims": {"task": "live.drop_claims_release", "schedule": 5.0},
     "live-close-drops": {"task": "live.drop_close_due", "schedule": 2.0},
     "live-reconcile-drops": {"task": "live.drops_reconcile_open", "schedule": 30.0},
+    "live-flush-comments": {"task": "live.comments_flush", "schedule": 5.0},
     "video-recover-orphans": {"task": "live_video.sessions_recover_orphans", "schedule": 15.0},
     "push-show-reminders": {"task": "webapp.push_show_reminders_due", "schedule": 10.0},
 }

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from celery import shared_task
 
+from live.comment_log import comment_log
 from live.services import drops
 
 
@@ -28,3 +30,9 @@ def drop_close_due() -> int:
 def drops_reconcile_open() -> list[dict[str, Any]]:
     """Also drains Redis claim streams a crashed process left behind."""
     return [r.as_dict() for r in drops.drops_reconcile_open()]
+
+
+@shared_task(name="live.comments_flush")
+def comments_flush() -> int:
+    """Stores comments left in the Redis stream when no web process has the room open."""
+    return int(async_to_sync(comment_log().flush)(consumer="beat"))

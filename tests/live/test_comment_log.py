@@ -25,6 +25,7 @@ from live.comment_log import (
 from live.errors import RateLimited
 from live.models import Comment
 from live.services.comments import CommentDraft, comments_store_drafts
+from live.tasks import comments_flush
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 needs_redis = pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis (REDIS_URL)")
@@ -164,3 +165,17 @@ async def test_a_comment_deleted_before_it_was_stored_is_stored_hidden(show, sho
     await log.flush(consumer="test")
     row = await sync_to_async(Comment.objects.get)(cid="rude1")
     assert row.deleted is True
+
+
+@needs_redis
+async def test_the_beat_flush_stores_comments_no_web_process_flushed(show, shopper) -> None:
+    taker = RedisCommentLog(settings.REDIS_URL)  # a web process that accepted, then died
+    await taker.admit(
+        show_id=show.pk,
+        draft=draft(shopper.pk, "orphan", cid="orphan1"),
+        limited=False,
+        slow_mode_seconds=0,
+    )
+    assert await sync_to_async(comments_flush)() == 1
+    assert await stored() == [("orphan1", "orphan")]
+    assert await sync_to_async(comments_flush)() == 0

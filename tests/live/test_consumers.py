@@ -82,9 +82,12 @@ async def test_two_viewers_see_each_others_comments_within_a_quarter_second(
 
 async def test_a_fourth_comment_within_a_second_is_refused_and_not_stored(show, shopper) -> None:
     alice = await join(show, shopper)
+    started = time.monotonic()
     for i in range(4):
         await alice.send_json_to({"type": "comment", "text": f"quick {i}", "ref": i})
     replies = [await until(alice, lambda f: f["type"] in ("comment.ok", "error")) for _ in range(4)]
+    if time.monotonic() - started >= 1.0:  # a stalled machine refilled the bucket
+        pytest.skip("the four comments took a second or more to process")
     assert [r["type"] for r in replies] == ["comment.ok"] * 3 + ["error"]
     assert (replies[3]["code"], replies[3]["ref"]) == ("rate_limited", 3)
     await alice.disconnect()

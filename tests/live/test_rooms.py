@@ -108,15 +108,18 @@ async def test_frames_are_paced_and_a_quiet_room_delivers_at_once(show, shopper)
         await events.broadcast_async(show.code, comment("first", 1))
         while not any("comments" in f for f in watcher.frames()):
             await asyncio.sleep(0.005)
-        assert time.monotonic() - sent < 0.1  # no fixed tick to wait for
+        assert time.monotonic() - sent < 0.15  # no fixed tick to wait for
         watcher.messages.clear()
         watcher.arrived.clear()
         for i in range(100):  # 200 comments/s for half a second
             await events.broadcast_async(show.code, comment(f"c{i}", 2 + i % 7))
             await asyncio.sleep(0.005)
         await asyncio.sleep(0.4)
-        got = [c["cid"] for f in watcher.frames() for c in f.get("comments", [])]
-        assert sorted(got) == sorted(f"c{i}" for i in range(100))
+        frames = watcher.frames()
+        got = [c["cid"] for f in frames for c in f.get("comments", [])]
+        left_out = sum(f.get("more_comments", 0) for f in frames)
+        assert set(got) <= {f"c{i}" for i in range(100)}
+        assert (len(set(got)), len(got) + left_out) == (len(got), 100)  # each once, or counted
         gaps = [b - a for a, b in itertools.pairwise(watcher.arrived)]
         assert min(gaps) >= MIN_FRAME_SECONDS * 0.9
         assert len(watcher.arrived) <= 1 + (time.monotonic() - sent) / MIN_FRAME_SECONDS

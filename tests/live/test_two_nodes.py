@@ -187,21 +187,25 @@ def test_buyers_on_both_nodes_never_oversell_one_drop(
 def test_the_comment_rate_limit_holds_across_nodes(nodes, show, shopper) -> None:
     cookie = _cookie(shopper)
 
-    async def scenario() -> list[dict[str, Any]]:
+    async def scenario() -> tuple[list[dict[str, Any]], float]:
         sockets = [
             await _open(nodes[0], show.code, cookie),
             await _open(nodes[1], show.code, cookie),
         ]
         replies = []
+        started = time.monotonic()
         for i in range(4):  # the burst is 3: the fourth is refused, whichever node takes it
             ws = sockets[i % 2]
             await ws.send(json.dumps({"type": "comment", "text": f"n{i}", "ref": i}))
             replies.append(await _wait_for(ws, "comment.ok", "error"))
+        elapsed = time.monotonic() - started
         for ws in sockets:
             await ws.close()
-        return replies
+        return replies, elapsed
 
-    replies = asyncio.run(scenario())
+    replies, elapsed = asyncio.run(scenario())
+    if elapsed >= 1.0:  # a stalled machine refilled the bucket
+        pytest.skip("the four comments took a second or more to process")
     assert [r["type"] for r in replies] == ["comment.ok"] * 3 + ["error"]
     assert replies[3]["code"] == "rate_limited"
 
