@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.kernel.effects import after_commit
-from hub.kernel.outbox import register_outbox_handler
+from hub.kernel.outbox import register_outbox_batch_handler, register_outbox_handler
 from oms.models import ProductVariant
 
 
@@ -20,14 +20,17 @@ def _schedule(product_ids: list[int]) -> None:
     after_commit(lambda: search_index_products.delay(product_ids))
 
 
-def on_stock_changed(payload: dict[str, Any]) -> None:
-    product_id = (
-        ProductVariant.objects.filter(pk=payload["variant_id"])
+def on_stock_changed(payloads: list[dict[str, Any]]) -> None:
+    """A relay round's stock changes: one lookup, one indexing task for their products."""
+    variant_ids = {int(payload["variant_id"]) for payload in payloads}
+    product_ids = (
+        ProductVariant.objects.filter(pk__in=variant_ids)
         .values_list("product_id", flat=True)
-        .first()
+        .distinct()
     )
-    if product_id is not None:
-        _schedule([product_id])
+    found = sorted(product_ids)
+    if found:
+        _schedule(found)
 
 
 def on_product_changed(payload: dict[str, Any]) -> None:
@@ -35,5 +38,5 @@ def on_product_changed(payload: dict[str, Any]) -> None:
 
 
 def register() -> None:
-    register_outbox_handler("stock.changed", on_stock_changed)
+    register_outbox_batch_handler("stock.changed", on_stock_changed)
     register_outbox_handler("product.changed", on_product_changed)
