@@ -9,38 +9,17 @@ notifier (a Celery task, run eagerly here) calls our notify URL over HTTP.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
-from django.core.management import call_command
 from django.test import Client
-from pytest_django.live_server_helper import LiveServer
 
-from hub.celery import app as celery_app
 from oms.models import Order
-from payments.simulators import demo
+from tests.fixtures.gateways import demo_payments  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def demo_payments(settings: Any, live_server: LiveServer, tmp_path: Path) -> Iterator[None]:
-    settings.DATA_DIR = tmp_path
-    settings.LIVEHUB_PUBLIC_URL = live_server.url
-    settings.LIVEHUB_PAYMENT_SIMULATORS = True
-    settings.LIVEHUB_PAYMENT_SANDBOX = True
-    settings.LIVEHUB_PAYMENT_PROVIDERS = {}
-    settings.LIVEHUB_PAYMENT_PROVIDERS_FILE = str(tmp_path / "payment-providers.json")
-    demo.simulators.cache_clear()
-    call_command("load_checkout_demo")
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = eager
-    demo.simulators.cache_clear()
 
 
 def _start(client: Client, order: Order, provider: str, method: str) -> dict[str, Any]:
@@ -55,7 +34,10 @@ def _start(client: Client, order: Order, provider: str, method: str) -> dict[str
 
 
 def test_a_newcomer_pays_with_the_wechat_pay_and_alipay_simulators_in_the_demo(
-    demo_payments: None, make_order: Callable[..., Order], shopper: Any, client: Client
+    demo_payments: None,  # noqa: F811
+    make_order: Callable[..., Order],
+    shopper: Any,
+    client: Client,
 ) -> None:
     client.force_login(shopper)
 

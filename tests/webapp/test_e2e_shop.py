@@ -29,6 +29,7 @@ from members.models import Coupon, CouponRedemption, PointsEntry, Tier
 from oms.models import Location, Merchant, Order, Product, ProductVariant, SalesChannel
 from oms.services.stock import stock_receive
 from search.services import search_reindex
+from social.models import AnalyticsEvent
 from tests.webapp.test_browser import TIMEOUT_MS, browser  # noqa: F401
 from tests.webapp.test_e2e_live import _axe, daphne, e2e_settings  # noqa: F401
 
@@ -106,6 +107,12 @@ def shop(e2e_settings: SettingsWrapper, tmp_path: Path) -> dict[str, Any]:  # no
         return pool.submit(_shop).result()
 
 
+_SHOPPER_UA = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/130.0.0.0 Mobile Safari/537.36"
+)
+
+
 def test_search_cart_checkout_member_centre_and_shares(
     browser: Any,  # noqa: F811
     shop: dict[str, Any],
@@ -121,6 +128,8 @@ def test_search_cart_checkout_member_centre_and_shares(
         viewport={"width": 390, "height": 844},
         permissions=["clipboard-read", "clipboard-write"],
         reduced_motion="reduce",
+        # A shopper's browser: "HeadlessChrome" is a bot to the page-view counter.
+        user_agent=_SHOPPER_UA,
     )
     page = context.new_page()
     try:
@@ -151,6 +160,16 @@ def test_search_cart_checkout_member_centre_and_shares(
         page.get_by_test_id("add-to-cart").click()
         expect(page.get_by_text("Added. 1 items in your cart.")).to_be_visible()
         violations += _axe(page, "product")
+        # The product page recorded one view (fire-and-forget, so poll the table).
+        kettle_id = str(shop["variant"].product_id)
+        views = AnalyticsEvent.objects.filter(
+            kind=AnalyticsEvent.Kind.VIEW, target_kind="product", target_id=kettle_id
+        )
+        for _ in range(50):
+            if views.exists():
+                break
+            page.wait_for_timeout(100)
+        assert views.count() == 1 and views.get().platform == "direct"
         page.get_by_role("link", name="View cart").click()
         expect(page.get_by_test_id("cart")).to_contain_text("Steel Kettle")
         page.get_by_label("Quantity of Steel Kettle").fill("2")

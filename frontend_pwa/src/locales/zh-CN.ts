@@ -1,7 +1,7 @@
 export default {
   app: { name: 'LiveHub', skip: '跳到正文', language: '语言', offline: '当前离线，显示已保存的页面。', loading: '加载中…', retry: '重试', mainNav: '主导航' },
   nav: { live: '直播', shop: '商城', orders: '我的订单', staff: '门店工作台', login: '登录', logout: '退出', signedInAs: '已登录：{name}' },
-  catalog: { title: '商城', search: '搜索商品', searchButton: '搜索', category: '分类', allCategories: '全部分类', empty: '没有匹配的商品。', results: '共 {n} 件商品', from: '{price} 起' },
+  catalog: { title: '商城', search: '搜索商品', searchButton: '搜索', category: '分类', allCategories: '全部分类', empty: '没有匹配的商品。', results: '共 {n} 件商品', from: '{price} 起', more: '显示更多（已显示 {shown} / {n}）' },
   product: { variants: '选择规格', available: '可售 {n} 件', soldOut: '已售罄', quantity: '数量', pickupStore: '自提门店', delivery: '取货方式', methodPickup: '门店自提', methodShip: '快递配送', address: '收货地址', placeOrder: '提交订单', placing: '正在提交…', signInToBuy: '登录后购买', notFound: '找不到该商品。', back: '返回商城' },
   orders: { title: '我的订单', empty: '还没有订单。', number: '订单 {number}', placed: '下单时间 {date}', total: '合计', status: '状态', timeline: '进度', pickupCode: '到店出示此码取货', qrAlt: '订单 {number} 的自提二维码', cancel: '取消订单', pay: '立即支付（沙箱）', lines: '商品', pickupAt: '自提门店：{store}', notFound: '找不到该订单。' },
   status: { pending_payment: '待付款', paid: '已付款', allocated: '已分配', picking: '拣货中', packed: '已打包', partially_shipped: '部分发货', shipped: '已发货', ready_for_pickup: '待自提', delivered: '已送达', picked_up: '已取货', cancelled: '已取消', partially_returned: '部分退货', returned: '已退货', pending: '待处理' },
@@ -11,7 +11,7 @@ export default {
   nav2: { studio: '主播台' },
   buy: { title: '立即购买：{product}', close: '关闭', left: '剩余 {n} 件', limit: '每人限购 {n} 件', payWithin: '请在以下时间内付款', expired: '锁定已过期。', reserved: '正在锁定…稍后在这里显示。', reserve: '锁定库存', startsIn: '{s} 秒后开抢', waitlist: '加入候补', waitlisted: '你已在候补名单中。', flash: '限时抢购：{product}', details: '商品详情', coupons: '优惠券', claim: '领取', claimed: '已领取' },
   share: { button: '分享', copied: '链接已复制：' },
-  pay: { title: '支付', method: '支付方式', none: '尚未配置支付方式。', payWith: '立即支付（{method}）', providers: { sandbox: '沙箱', wechatpay: '微信支付', alipay: '支付宝' }, qrAlt: '微信支付二维码', scan: '请用微信扫码支付。付款到账后本页会自动更新。' },
+  pay: { title: '支付', method: '支付方式', none: '尚未配置支付方式。', payWith: '立即支付（{method}）', providers: { sandbox: '沙箱', wechatpay: '微信支付', alipay: '支付宝' }, qrAlt: '微信支付二维码', scan: '请用微信扫码支付。付款到账后本页会自动更新。', continue: '前往{method}付款', simulator: '打开模拟的{method}收银台（演示，无需手机）' },
   push: { on: '通知我', off: '关闭通知', blocked: '浏览器设置中已禁止本站通知。', orderReason: '订单可自提时通知我。', remind: '开播提醒', reminded: '已设置提醒', showReason: '直播开始时通知你。' },
   nav3: { cart: '购物车', me: '我的' },
   home: { liveNow: '正在直播', upcoming: '直播预告', replays: '直播回放' },

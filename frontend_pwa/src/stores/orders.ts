@@ -16,6 +16,8 @@ export interface PaymentStarted {
   method: string
   status: string
   client_payload: { redirect_url?: string; code_url?: string }
+  /** Demo only: the simulated gateway's "payer's phone" page; null for real gateways. */
+  simulator_pay_url?: string | null
 }
 
 export const useOrdersStore = defineStore('orders', {
