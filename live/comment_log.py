@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 import functools
 import logging
+import os
 import threading
 import time
 import weakref
@@ -345,6 +346,11 @@ class MemoryCommentLog:
 @functools.cache
 def _log(url: str) -> RedisCommentLog | MemoryCommentLog:
     return RedisCommentLog(url) if url else MemoryCommentLog()
+
+
+# A forked server process (a pre-forking server, a test's Daphne) starts with its own log:
+# the parent's buffer, locks and Redis connections are not its own.
+os.register_at_fork(after_in_child=_log.cache_clear)
 
 
 def comment_log() -> RedisCommentLog | MemoryCommentLog:

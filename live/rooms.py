@@ -28,6 +28,7 @@ import random
 import socket
 import time
 import uuid
+import weakref
 from collections import defaultdict
 from typing import Any, Protocol
 
@@ -110,7 +111,11 @@ def sample_comments(
 
 
 class RoomHub:
-    _hubs: dict[tuple[int, str], RoomHub] = {}
+    #: This process's rooms per event loop, keyed by the loop object itself (not its id,
+    #: which a later loop may reuse): a room never outlives its loop or leaks into another.
+    _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, RoomHub]] = (
+        weakref.WeakKeyDictionary()
+    )
 
     def __init__(self, show: Show, rules: RoomSettings) -> None:
         self.show_id = show.pk
@@ -150,14 +155,14 @@ class RoomHub:
 
     @classmethod
     async def join(cls, show: Show, viewer: Viewer) -> RoomHub:
-        key = (id(asyncio.get_running_loop()), show.code)
-        hub = cls._hubs.get(key)
+        hubs = cls._hubs.setdefault(asyncio.get_running_loop(), {})
+        hub = hubs.get(show.code)
         if hub is None:
             rules = await database_sync_to_async(room_settings)(show)
-            hub = cls._hubs.get(key)
+            hub = hubs.get(show.code)
             if hub is None:
                 hub = cls(show, rules)
-                cls._hubs[key] = hub
+                hubs[show.code] = hub
                 await hub._start()
         hub.viewers.add(viewer)
         return hub
@@ -166,9 +171,9 @@ class RoomHub:
         self.viewers.discard(viewer)
         if self.viewers:
             return
-        key = (id(asyncio.get_running_loop()), self.code)
-        if self._hubs.get(key) is self:
-            del self._hubs[key]
+        hubs = self._hubs.get(asyncio.get_running_loop(), {})
+        if hubs.get(self.code) is self:
+            del hubs[self.code]
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -418,6 +423,9 @@ class RoomHub:
 
 #: A drain task asked for in this process within the window also covers takes made during
 #: it (the worker reads the whole stream), so a buying storm asks once per window per drop.
+# A forked child serves its own rooms on its own loop, never the parent's.
+os.register_at_fork(after_in_child=RoomHub._hubs.clear)
+
 DRAIN_DEBOUNCE_SECONDS = 0.1
 _last_kick: dict[int, float] = {}
 

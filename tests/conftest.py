@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from asgiref.sync import SyncToAsync
 from django.contrib.auth.models import Group, User
 
 from hub.kernel.roles import Role
 from oms.models import Location, Merchant, Product, ProductVariant, SalesChannel, StaffMembership
 from oms.services.stock import stock_receive
+
+
+def _fresh_sync_to_async_thread() -> None:
+    """Tests fork servers (Daphne, media workers) after async tests have used asgiref's
+    single-thread executor here; the child inherits it with a thread that does not exist
+    there, so every ``sync_to_async`` call would wait forever. Give the child its own."""
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+
+
+os.register_at_fork(after_in_child=_fresh_sync_to_async_thread)
 
 
 @pytest.fixture
