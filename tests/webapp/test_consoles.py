@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test import Client
@@ -51,35 +50,25 @@ from oms.models import Location, ProductVariant, SalesChannel, StockLevel, Stock
 from oms.services.fulfilment import fulfilment_pack, fulfilment_ship, fulfilment_start_picking
 from oms.services.orders import OrderLineInput, order_create
 from oms.services.returns import return_request
+from tests.webapp.test_browser import (
+    AXE,
+    AXE_TAGS,
+    CHROMIUM,
+    SCREENSHOTS,
+    TIMEOUT_MS,
+    _sign_in,
+    _unavailable,
+)
+from tests.webapp.test_browser import CHROMIUM_FLAGS as SHOPPER_CHROMIUM_FLAGS
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("LIVEHUB_CHROMIUM", "/usr/bin/chromium")
+# The shopper tests' browser setup, plus a generated camera and microphone allowed
+# without a prompt (the host goes live by WHIP).
 CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # a generated camera and microphone, allowed without a prompt
+    *SHOPPER_CHROMIUM_FLAGS,
     "--use-fake-device-for-media-stream",
     "--use-fake-ui-for-media-stream",
 ]
-AXE = Path(settings.BASE_DIR) / "frontend_pwa" / "node_modules" / "axe-core" / "axe.min.js"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-SCREENSHOTS = Path(settings.DATA_DIR) / "screenshots"
-TIMEOUT_MS = 20_000
-
-
-def _unavailable() -> str:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        return f"{CHROMIUM} missing (apt-get install chromium)"
-    if not (Path(settings.LIVEHUB_PWA_DIST) / "index.html").exists():
-        return "the PWA is not built (make pwa)"
-    if not AXE.exists():
-        return "frontend_pwa/node_modules missing (cd frontend_pwa && npm ci)"
-    return ""
 
 
 @pytest.fixture(scope="module")
@@ -117,13 +106,6 @@ def _axe(page: Any, name: str) -> list[dict[str, Any]]:
         {"page": name, "id": v["id"], "impact": v["impact"], "nodes": len(v["nodes"])}
         for v in result["violations"]
     ]
-
-
-def _sign_in(page: Any, base: str, username: str, next_path: str) -> None:
-    page.goto(f"{base}/login?next={next_path}")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(username)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def _eventually(check: Callable[[], bool], what: str, timeout: float = 20) -> None:
