@@ -57,6 +57,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "hub.observability.RequestObservabilityMiddleware",
+    # gzip for JSON API bodies >= 1 KB only (not HLS/media, not streaming): hub/middleware.py
+    "hub.middleware.JsonGZipMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -233,6 +235,8 @@ SPECTACULAR_SETTINGS = {
 # --- Domain knobs -----------------------------------------------------------------------
 LIVEHUB_CHECKOUT_HOLD_SECONDS = int(os.environ.get("LIVEHUB_CHECKOUT_HOLD_SECONDS", "900"))
 LIVEHUB_DEFAULT_CURRENCY = os.environ.get("LIVEHUB_DEFAULT_CURRENCY", "CNY")
+#: independent audit hash chains; an aggregate's entries stay in one (docs/audit-and-idempotency.md)
+LIVEHUB_AUDIT_CHAINS = int(os.environ.get("LIVEHUB_AUDIT_CHAINS", "16"))
 #: key for marketplace credentials at rest (Fernet); empty derives one from SECRET_KEY
 CHANNELS_SYNC_CREDENTIALS_KEY = os.environ.get("CHANNELS_SYNC_CREDENTIALS_KEY", "")
 
@@ -298,6 +302,8 @@ LIVEHUB_VIDEO_WHEP_SEATS = int(os.environ.get("LIVEHUB_VIDEO_WHEP_SEATS", "2"))
 LIVEHUB_VIDEO_ICE_SERVERS = [
     u for u in os.environ.get("LIVEHUB_VIDEO_ICE_SERVERS", "").split(",") if u
 ]
+#: days a replay keeps its media after the recording ended (0 = forever); beat prunes the rest
+LIVEHUB_VIDEO_RETENTION_DAYS = int(os.environ.get("LIVEHUB_VIDEO_RETENTION_DAYS", "30"))
 
 # --- Web push (webapp): VAPID, docs/pwa.md ------------------------------------------------
 #: VAPID private key (base64url, raw 32 bytes); empty = generated once into LIVEHUB_VAPID_FILE

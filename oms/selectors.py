@@ -1,4 +1,4 @@
-"""Reads of the OMS: availability, stock views, pick lists, the order inbox."""
+"""Reads of the OMS: availability, stock views, pick lists, the order inbox, returns."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from hub.kernel.roles import Role, user_has_role, user_is_merchant_admin
@@ -16,6 +16,8 @@ from oms.models import (
     Location,
     Order,
     ProductVariant,
+    ReturnLine,
+    ReturnRequest,
     SalesChannel,
     StaffMembership,
     StockLevel,
@@ -164,6 +166,19 @@ def pick_list(*, location: Location) -> list[PickListRow]:
         if line.fulfilment.order.number not in row.orders:
             row.orders.append(line.fulfilment.order.number)
     return [rows[sku] for sku in sorted(rows)]
+
+
+def returns_with_lines() -> QuerySet[ReturnRequest]:
+    """RMAs ready for output: order, receiving store and every line with its order line
+    (SKU and name as sold) in two queries, however many lines there are."""
+    return ReturnRequest.objects.select_related("order", "received_at_location").prefetch_related(
+        Prefetch("lines", queryset=ReturnLine.objects.select_related("order_line").order_by("id"))
+    )
+
+
+def return_for_output(*, pk: int) -> ReturnRequest:
+    """One RMA as the API shows it, read fresh after a service changed it."""
+    return returns_with_lines().get(pk=pk)
 
 
 def ledger_totals(*, variant_id: int, location_id: int) -> dict[str, int]:

@@ -12,6 +12,7 @@ from oms.models import (
     OrderLine,
     Product,
     ProductVariant,
+    ReturnLine,
     ReturnRequest,
     StockLevel,
     StockMovement,
@@ -273,25 +274,27 @@ class OrderOut(serializers.ModelSerializer):
         ]
 
 
+class ReturnLineOut(serializers.ModelSerializer):
+    order_line = serializers.IntegerField(source="order_line_id")
+    sku = serializers.CharField(source="order_line.sku")
+    #: the product name as sold (copied onto the order line)
+    name = serializers.CharField(source="order_line.product_name")
+
+    class Meta:
+        model = ReturnLine
+        fields = ["id", "order_line", "sku", "name", "quantity", "restock"]
+
+
 class ReturnOut(serializers.ModelSerializer):
+    """An RMA; read it through ``selectors.returns_with_lines`` (two queries in all)."""
+
     order = serializers.CharField(source="order.number")
     received_at_location = serializers.CharField(source="received_at_location.code", default=None)
-    lines = serializers.SerializerMethodField()
+    lines = ReturnLineOut(many=True, read_only=True)
 
     class Meta:
         model = ReturnRequest
         fields = ["rma", "order", "status", "received_at_location", "reason", "lines"]
-
-    def get_lines(self, rma: ReturnRequest) -> list[dict[str, object]]:
-        return [
-            {
-                "id": line.pk,
-                "order_line": line.order_line_id,
-                "quantity": line.quantity,
-                "restock": line.restock,
-            }
-            for line in rma.lines.all()
-        ]
 
 
 class PickListRowOut(serializers.Serializer):

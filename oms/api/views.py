@@ -424,7 +424,7 @@ class ReturnCreate(APIView):
         rma = return_request(
             order=order, quantities=quantities, reason=data["reason"], actor=acting_user(request)
         )
-        return Response(s.ReturnOut(rma).data, status=CREATED)
+        return Response(s.ReturnOut(selectors.return_for_output(pk=rma.pk)).data, status=CREATED)
 
 
 class ReturnReceive(APIView):
@@ -433,12 +433,12 @@ class ReturnReceive(APIView):
     @extend_schema(request=s.ReturnReceiveIn, responses=s.ReturnOut)
     def post(self, request: Request, rma: str) -> Response:
         data = _valid(s.ReturnReceiveIn, request)
-        found = return_receive(
-            rma=get_or_404(ReturnRequest, "return", rma=rma),
-            location=get_or_404(Location, "location", code=data["location"]),
-            actor=acting_user(request),
-        )
-        return Response(s.ReturnOut(found).data)
+        found: ReturnRequest = get_or_404(ReturnRequest, "return", rma=rma)
+        location = get_or_404(Location, "location", code=data["location"])
+        # Staff receive parcels only at their own stores (admins anywhere), as for pick/pack.
+        require_location_access(user=request.user, location=location)
+        received = return_receive(rma=found, location=location, actor=acting_user(request))
+        return Response(s.ReturnOut(selectors.return_for_output(pk=received.pk)).data)
 
 
 class ReturnInspect(APIView):
@@ -452,7 +452,7 @@ class ReturnInspect(APIView):
             restock={line["return_line"]: line["restock"] for line in data["lines"]},
             actor=acting_user(request),
         )
-        return Response(s.ReturnOut(found).data)
+        return Response(s.ReturnOut(selectors.return_for_output(pk=found.pk)).data)
 
 
 # ---- audit ------------------------------------------------------------------------------
@@ -468,6 +468,10 @@ class AuditVerify(APIView):
             {
                 "intact": report.intact,
                 "checked": report.checked,
-                "breaks": [{"seq": b.seq, "reason": b.reason} for b in report.breaks[:50]],
+                "chains": report.chains,
+                "breaks": [
+                    {"chain": b.chain, "seq": b.seq, "reason": b.reason}
+                    for b in report.breaks[:50]
+                ],
             }
         )

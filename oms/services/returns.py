@@ -88,12 +88,13 @@ def return_request(
 
 def return_receive(*, rma: ReturnRequest, location: Location, actor: User | None) -> ReturnRequest:
     """The parcel arrived at a store (any store that accepts returns)."""
+    # Checked before any lock: a refused receipt neither waits on nor blocks the order.
+    require_location_access(user=actor, location=location)
     if not location.accepts_returns:
         raise InvalidInput(f"{location.code} does not accept returns")
     with transaction.atomic():
         locks.lock_order(rma.order_id)
         rma = locks.lock_return(rma.pk)
-        require_location_access(user=actor, location=location)
         rma.received_at_location = location
         transition_return(rma=rma, target=ReturnStatus.RECEIVED, actor=actor)
     return rma
