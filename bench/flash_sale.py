@@ -8,7 +8,8 @@ PostgreSQL (SELECT ... FOR UPDATE), checks and reserves, and writes the hold.
 
     python bench/flash_sale.py [--quick] [--buyers M] [--quota K]
 
-Needs Redis and PostgreSQL (see bench/live_fanout.py). The last line is one JSON object.
+Needs Redis and PostgreSQL (see bench/live_fanout.py); ``--profile`` needs py-spy. The last
+line is one JSON object.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from live_fanout import (
     make_show,
     make_users,
     percentile,
+    profile_server,
     setup_django,
     start_daphne,
 )
@@ -298,6 +300,27 @@ class DurableWatch:
             connections.close_all()
 
 
+def run_baseline(
+    env: dict[str, str], *, host_id: int, cookies: list[str], args: argparse.Namespace
+) -> dict[str, Any]:
+    """The same sale against exactly K units of stock, each buy locking the row."""
+    _show, _item, variant = make_show(host_id, stock_units=args.quota)
+    nodes = [start_daphne({**env, "LIVEHUB_BENCH_BASELINE": "1"}, "bench.flash_sale:baseline_app")
+             for _ in range(args.nodes)]  # fmt: skip
+    try:
+        base = run_sale(
+            urls=[f"ws://127.0.0.1:{port}/ws/bench/x/" for _p, port in nodes],
+            cookies=cookies,
+            message={"type": "buy", "sku": variant.sku, "quantity": 1},
+            client_procs=args.client_procs,
+            server_pids=[proc.pid for proc, _port in nodes],
+        )
+    finally:
+        stop([proc for proc, _port in nodes])
+    print("baseline", json.dumps({k: v for k, v in base.items() if k != "started"}), flush=True)
+    return base
+
+
 def stop(procs: list[subprocess.Popen[bytes]]) -> None:
     for proc in procs:
         proc.terminate()
@@ -317,6 +340,10 @@ def main() -> None:
     parser.add_argument("--quota", type=int, default=500)
     parser.add_argument("--nodes", type=int, default=1, help="Daphne processes (both sides)")
     parser.add_argument("--client-procs", type=int, default=2, help="WebSocket client processes")
+    parser.add_argument("--no-baseline", action="store_true", help="measure LiveHub only")
+    parser.add_argument(
+        "--profile", default="", help="py-spy the first LiveHub node into this file (.svg/.json)"
+    )
     parser.add_argument(
         "--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     )
@@ -348,15 +375,25 @@ def main() -> None:
         nodes = [start_daphne({**env, "LIVEHUB_BENCH_BASELINE": "0"}, "hub.asgi:application")
                  for _ in range(args.nodes)]  # fmt: skip
         procs += [proc for proc, _port in nodes]
+
+        spies: list[subprocess.Popen[bytes]] = []
+
+        def on_start(started: float) -> None:
+            watcher.start(started)
+            if args.profile:
+                spies.append(profile_server(nodes[0][0].pid, seconds=8, into=args.profile))
+
         ours = run_sale(
             urls=[f"ws://127.0.0.1:{port}/ws/live/{show.code}/" for _p, port in nodes],
             cookies=cookies,
             message={"type": "buy", "drop": drop.pk, "sku": variant.sku, "quantity": 1},
             client_procs=args.client_procs,
             server_pids=[proc.pid for proc, _port in nodes],
-            on_start=watcher.start,
+            on_start=on_start,
         )
         watcher.join()
+        for spy in spies:
+            spy.wait()
         drop_claims_drain(drop_id=drop.pk)  # anything a lost kick left (not counted)
     finally:
         stop(procs)
@@ -367,21 +404,9 @@ def main() -> None:
                 durable_holds_per_s=args.quota / durable_s if durable_s else 0.0)  # fmt: skip
     print("livehub", json.dumps({k: v for k, v in ours.items() if k != "started"}), flush=True)
 
-    # Baseline: exactly K units of stock, each buy locks the row
-    _show2, _item2, variant2 = make_show(host.pk, stock_units=args.quota)
-    nodes = [start_daphne({**env, "LIVEHUB_BENCH_BASELINE": "1"}, "bench.flash_sale:baseline_app")
-             for _ in range(args.nodes)]  # fmt: skip
-    try:
-        base = run_sale(
-            urls=[f"ws://127.0.0.1:{port}/ws/bench/x/" for _p, port in nodes],
-            cookies=cookies,
-            message={"type": "buy", "sku": variant2.sku, "quantity": 1},
-            client_procs=args.client_procs,
-            server_pids=[proc.pid for proc, _port in nodes],
-        )
-    finally:
-        stop([proc for proc, _port in nodes])
-    print("baseline", json.dumps({k: v for k, v in base.items() if k != "started"}), flush=True)
+    base = {"held": 0, "holds_per_s": float("nan"), "p99_ms": float("nan")}
+    if not args.no_baseline:  # exactly K units of stock, each buy locks the row
+        base = run_baseline(env, host_id=host.pk, cookies=cookies, args=args)
     print(f"load after: {os.getloadavg()}", flush=True)
     held = max(ours["held"], db_held)
     print(json.dumps({

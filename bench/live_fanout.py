@@ -188,6 +188,16 @@ def start_daphne(env: dict[str, str], app: str) -> tuple[subprocess.Popen[bytes]
             time.sleep(0.1)
 
 
+def profile_server(pid: int, *, seconds: float, into: str) -> subprocess.Popen[bytes]:
+    """Sample a server process with py-spy (``PY_SPY`` names its binary) into a file."""
+    return subprocess.Popen(
+        [os.environ.get("PY_SPY", "py-spy"), "record", "-p", str(pid), "-d", str(int(seconds)),
+         "-o", into, "-f", "speedscope" if into.endswith(".json") else "flamegraph",
+         "--nonblocking"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -461,14 +471,7 @@ async def run_room(
     await asyncio.sleep(1.0)  # hubs warm, presence published
     for _proc, pipe in workers:
         pipe.send("go")
-    spy = None
-    if profile:
-        spy = subprocess.Popen(
-            [os.environ.get("PY_SPY", "py-spy"), "record", "-p", str(server_pid), "-d",
-             str(int(seconds)), "-o", profile, "-f", "speedscope" if profile.endswith(".json")
-             else "flamegraph", "--nonblocking"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+    spy = profile_server(server_pid, seconds=seconds, into=profile) if profile else None
     cpu0 = cpu_seconds(server_pid)
     poster_cpu0 = time.process_time()
     started = time.monotonic()

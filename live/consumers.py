@@ -12,7 +12,6 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -275,32 +274,32 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         if not isinstance(drop_id, int) or isinstance(drop_id, bool):
             raise InvalidMessage("'drop' must be an integer")
         assert self.hub is not None
-        cached = self.hub.drop_cache.get(drop_id)
-        if cached is None or not quota.enabled():
-            cached = await database_sync_to_async(
-                lambda: (
-                    Drop.objects.select_related("item", "show__sales_channel")
-                    .filter(pk=drop_id, show=self.show)
-                    .first()
-                )
-            )()
-            if cached is None:
-                raise InvalidMessage(f"no drop {drop_id} in this show")
-            self.hub.drop_cache[drop_id] = cached
-        return cached
+
+        @database_sync_to_async
+        def load() -> Drop | None:
+            return (
+                Drop.objects.select_related("item", "show__sales_channel")
+                .filter(pk=drop_id, show=self.show)
+                .first()
+            )
+
+        # the database gate needs the drop's current state; the Redis gate keeps its own
+        found = await (self.hub.drops.get(drop_id, load) if quota.enabled() else load())
+        if found is None:
+            raise InvalidMessage(f"no drop {drop_id} in this show")
+        return found
 
     async def _variant(self, drop: Drop, sku: str) -> ProductVariant:
         assert self.hub is not None
-        variant = self.hub.variant_cache.get(sku)
-        if variant is None or variant.product_id != drop.item.product_id:
-            variant = await database_sync_to_async(
-                lambda: ProductVariant.objects.filter(
-                    sku=sku, product_id=drop.item.product_id
-                ).first()
-            )()
-            if variant is None:
-                raise InvalidMessage(f"{sku} is not sold in this drop")
-            self.hub.variant_cache[sku] = variant
+        product_id = drop.item.product_id
+
+        @database_sync_to_async
+        def load() -> ProductVariant | None:
+            return ProductVariant.objects.filter(sku=sku, product_id=product_id).first()
+
+        variant = await self.hub.variants.get((sku, product_id), load)
+        if variant is None:
+            raise InvalidMessage(f"{sku} is not sold in this drop")
         return variant
 
     async def on_buy(self, message: dict[str, Any]) -> None:
@@ -309,12 +308,8 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         variant = await self._variant(drop, _str(message, "sku", limit=64))
         quantity = _int(message, "quantity", 1)
         key = _str(message, "key")
-        call = (
-            sync_to_async(drops.drop_buy, thread_sensitive=False)
-            if quota.enabled()
-            else (database_sync_to_async(drops.drop_buy))
-        )
-        result = await call(drop=drop, buyer=user, variant=variant, quantity=quantity, key=key)
+        buy = drops.drop_buy_async if quota.enabled() else database_sync_to_async(drops.drop_buy)
+        result = await buy(drop=drop, buyer=user, variant=variant, quantity=quantity, key=key)
         await self._reply(message, "buy.result", **result.as_dict())
         if result.status == "reserved" and not result.replayed:
             kick_drain(result.drop_id)

@@ -30,7 +30,8 @@ import time
 import uuid
 import weakref
 from collections import defaultdict
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, Generic, Protocol, TypeVar
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -65,6 +66,38 @@ NODE = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 def ws_text(text: str) -> dict[str, Any]:
     """An ASGI ``websocket.send`` message; one object may be sent to many sockets."""
     return {"type": "websocket.send", "text": text}
+
+
+V = TypeVar("V")
+
+
+class SharedLookups(Generic[V]):
+    """Values loaded on first use and kept for the room; concurrent misses share one load.
+
+    When a flash drop opens, thousands of buys arrive within milliseconds. Without this,
+    every one of them would miss an empty cache and run the same database lookup.
+    """
+
+    def __init__(self) -> None:
+        self._loads: dict[Hashable, asyncio.Future[V | None]] = {}
+
+    async def get(self, key: Hashable, load: Callable[[], Awaitable[V | None]]) -> V | None:
+        future = self._loads.get(key)
+        if future is None:
+            future = asyncio.ensure_future(load())
+            self._loads[key] = future
+        try:
+            value = await asyncio.shield(future)  # one cancelled waiter leaves the load be
+        except Exception:
+            self.forget(key, future)
+            raise
+        if value is None:  # not found (yet): ask again next time
+            self.forget(key, future)
+        return value
+
+    def forget(self, key: Hashable, future: asyncio.Future[V | None] | None = None) -> None:
+        if future is None or self._loads.get(key) is future:
+            self._loads.pop(key, None)
 
 
 class Viewer(Protocol):
@@ -147,9 +180,9 @@ class RoomHub:
         self.viewers_total = 0
         self.dropped_total = 0
         #: buy-path lookups shared by this process's connections (invalidated by events)
-        self.drop_cache: dict[int, Any] = {}
+        self.drops: SharedLookups[Any] = SharedLookups()
+        self.variants: SharedLookups[Any] = SharedLookups()
         self.local_left: dict[int, int] = {}
-        self.variant_cache: dict[str, Any] = {}
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -285,7 +318,7 @@ class RoomHub:
         elif kind == "room.pinned":
             self.changes["pinned"] = event.get("item")
         elif kind == "room.drop":
-            self.drop_cache.pop(int(event["drop"]["id"]), None)
+            self.drops.forget(int(event["drop"]["id"]))
             self.changes.setdefault("drops", {})[str(event["drop"]["id"])] = event["drop"]
         elif kind == "room.drop_left":
             self.changes.setdefault("drop_left", {})[str(event["drop"])] = event["left"]

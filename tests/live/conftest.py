@@ -19,13 +19,15 @@ from oms.models import Location, Merchant, Product, ProductVariant, SalesChannel
 
 @pytest.fixture(autouse=True)
 def clean_live_redis() -> Iterator[None]:
-    """Drop ids restart in every test database; clear our Redis keys around each test."""
+    """Drop and coupon ids restart in every test database; clear their Redis keys around
+    each test."""
 
     def wipe() -> None:
         if settings.REDIS_URL:
-            keys = list(quota.client().scan_iter(match="{live:drop:*", count=1000))
-            if keys:
-                quota.client().delete(*keys)
+            for pattern in ("{live:drop:*", "{live:coupon:*"):
+                keys = list(quota.client().scan_iter(match=pattern, count=1000))
+                if keys:
+                    quota.client().delete(*keys)
 
     wipe()
     yield

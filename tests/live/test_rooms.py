@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -15,7 +15,13 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 
 from live import events
-from live.rooms import MAX_COMMENTS_PER_FRAME, MIN_FRAME_SECONDS, RoomHub, sample_comments
+from live.rooms import (
+    MAX_COMMENTS_PER_FRAME,
+    MIN_FRAME_SECONDS,
+    RoomHub,
+    SharedLookups,
+    sample_comments,
+)
 from live.selectors import room_settings
 
 
@@ -125,3 +131,49 @@ async def test_frames_are_paced_and_a_quiet_room_delivers_at_once(show, shopper)
         assert len(watcher.arrived) <= 1 + (time.monotonic() - sent) / MIN_FRAME_SECONDS
     finally:
         await hub.leave(watcher)
+
+
+@pytest.mark.asyncio
+async def test_concurrent_misses_share_one_load_and_misses_are_asked_again() -> None:
+    lookups: SharedLookups[str] = SharedLookups()
+    loads: list[str] = []
+
+    def loader(key: str, value: str | None) -> Callable[[], Awaitable[str | None]]:
+        async def load() -> str | None:
+            loads.append(key)
+            await asyncio.sleep(0.01)
+            return value
+
+        return load
+
+    many = await asyncio.gather(*(lookups.get("drop", loader("drop", "D")) for _ in range(100)))
+    assert (set(many), loads) == ({"D"}, ["drop"])
+    assert await lookups.get("drop", loader("drop", "other")) == "D"  # kept
+    assert await lookups.get("gone", loader("gone", None)) is None
+    assert await lookups.get("gone", loader("gone", "G")) == "G"  # not found is not kept
+    lookups.forget("drop")
+    assert await lookups.get("drop", loader("drop", "D2")) == "D2"
+    assert loads == ["drop", "gone", "gone", "drop"]
+
+
+@pytest.mark.asyncio
+async def test_a_failed_load_is_not_kept_and_a_cancelled_waiter_leaves_it_running() -> None:
+    lookups: SharedLookups[int] = SharedLookups()
+
+    async def broken() -> int | None:
+        raise ConnectionError("database away")
+
+    with pytest.raises(ConnectionError):
+        await lookups.get(1, broken)
+    started = asyncio.Event()
+
+    async def slow() -> int | None:
+        started.set()
+        await asyncio.sleep(0.05)
+        return 42
+
+    impatient = asyncio.create_task(lookups.get(1, slow))
+    await started.wait()
+    patient = asyncio.create_task(lookups.get(1, slow))
+    impatient.cancel()
+    assert await patient == 42
