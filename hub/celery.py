@@ -26,5 +26,6 @@ app.conf.beat_schedule = {
     "live-reconcile-drops": {"task": "live.drops_reconcile_open", "schedule": 30.0},
     "live-flush-comments": {"task": "live.comments_flush", "schedule": 5.0},
     "video-recover-orphans": {"task": "live_video.sessions_recover_orphans", "schedule": 15.0},
+    "video-prune-media": {"task": "live_video.media_prune", "schedule": 3600.0},
     "push-show-reminders": {"task": "webapp.push_show_reminders_due", "schedule": 10.0},
 }

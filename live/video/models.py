@@ -40,6 +40,8 @@ class PublisherSession(models.Model):
     end_reason = models.CharField(max_length=64, blank=True)
     duration_seconds = models.FloatField(default=0.0)
     segment_count = models.PositiveIntegerField(default=0)
+    #: when its media files were deleted (``services.retention``): no longer a replay
+    media_pruned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -105,7 +105,7 @@ def show_playback(*, show_code: str) -> dict[str, Any]:
     replays = [
         {**session_playback(s), "markers": markers.get(s.pk, [])}
         for s in sessions
-        if s.status == SessionStatus.ENDED and s.segment_count > 0
+        if s.status == SessionStatus.ENDED and s.segment_count > 0 and s.media_pruned_at is None
     ]
     return {
         "show": show.code,

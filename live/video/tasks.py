@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
-from live.video.services import recovery
+from live.video.services import recovery, retention
 
 
 @shared_task(name="live_video.sessions_recover_orphans")
@@ -15,3 +17,8 @@ def sessions_recover_orphans() -> list[str]:
 @shared_task(name="live_video.publisher_session_recover")
 def publisher_session_recover(public_id: str) -> bool:
     return recovery.publisher_session_recover(public_id=public_id) is not None
+
+
+@shared_task(name="live_video.media_prune")
+def media_prune() -> dict[str, Any]:
+    return retention.media_prune().as_dict()

@@ -66,9 +66,15 @@ PLAYER = """async (url) => {
   video.muted = true;
   document.body.appendChild(video);
   const hls = new Hls({lowLatencyMode: true});
-  window.player = {video, hls, errors: []};
+  window.player = {video, hls, errors: [], loads: []};
   hls.on(Hls.Events.ERROR, (_e, data) => {
     if (data.fatal) window.player.errors.push(data.details);
+  });
+  // each media playlist load: its URL (delivery directives), whether it was a delta
+  // update (skipped segments) and whether hls.js could merge it into its copy
+  hls.on(Hls.Events.LEVEL_LOADED, (_e, data) => {
+    window.player.loads.push({url: data.networkDetails?.responseURL ?? "",
+      skipped: data.details.skippedSegments, failed: !!data.details.deltaUpdateFailed});
   });
   hls.loadSource(url);
   hls.attachMedia(video);
@@ -123,6 +129,17 @@ def test_a_browser_publishes_by_whip_and_another_plays_ll_hls(
     time.sleep(2)
     later = viewer.evaluate("() => window.player.video.currentTime")
     second = viewer.evaluate(fetch, media)
+    # Once the playlist is longer than the Skip Boundary (6 s), hls.js reloads it as
+    # delta updates (_HLS_skip, advertised by CAN-SKIP-UNTIL) and merges them.
+    viewer.wait_for_function(
+        "() => window.player.loads.some((load) => load.skipped > 0)", timeout=45_000
+    )
+    deltas_at = viewer.evaluate("() => window.player.video.currentTime")
+    time.sleep(2)
+    player = viewer.evaluate(
+        "() => ({time: window.player.video.currentTime, loads: window.player.loads,"
+        " errors: window.player.errors})"
+    )
 
     studio.click("#stop")
     session.refresh_from_db()
@@ -138,6 +155,12 @@ def test_a_browser_publishes_by_whip_and_another_plays_ll_hls(
     assert state["width"] > 0
     assert later > state["time"] + 1.0  # it keeps playing
     assert first != second and "#EXT-X-PART:" in second  # the playlist advances
+    deltas = [load for load in player["loads"] if load["skipped"] > 0]
+    print(f"hls.js playlist loads: {len(player['loads'])}, delta updates: {len(deltas)}")
+    assert all("_HLS_skip=v2" in load["url"] for load in deltas)  # CAN-SKIP-DATERANGES
+    assert not any(load["failed"] for load in player["loads"])  # every delta merged
+    assert player["errors"] == []
+    assert player["time"] > deltas_at + 1.0  # still playing on delta updates
     assert state["latency"] < 6.0  # hls.js's own estimate, on a shared, loaded machine
     assert (session.status, session.end_reason) == (SessionStatus.ENDED, "deleted")
     assert session.segment_count >= 2

@@ -54,7 +54,8 @@ def test_parts_segments_and_playlists_of_both_renditions(packager: HlsPackager) 
         "#EXTM3U",
         "#EXT-X-VERSION:6",
         "#EXT-X-TARGETDURATION:1",
-        "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.101",
+        "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=6.0,"
+        "CAN-SKIP-DATERANGES=YES,PART-HOLD-BACK=1.101",
         "#EXT-X-PART-INF:PART-TARGET=0.367",
         "#EXT-X-MEDIA-SEQUENCE:0",
         "#EXT-X-INDEPENDENT-SEGMENTS",

@@ -183,7 +183,10 @@ def test_whip_publish_produces_ll_hls_in_two_renditions_then_a_replay_with_marke
 
     # LL-HLS: parts appeared through blocking reloads, in order, none skipped.
     text = observations["blocking_text"]
-    assert "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.101" in text
+    assert (
+        "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=6.0,"
+        "CAN-SKIP-DATERANGES=YES,PART-HOLD-BACK=1.101"
+    ) in text
     assert "#EXT-X-PART-INF:PART-TARGET=0.367" in text
     assert '#EXT-X-MAP:URI="init.mp4"' in text
     assert observations["hint"].startswith('#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part')

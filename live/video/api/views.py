@@ -25,6 +25,7 @@ from hub.kernel.errors import DomainError, NotFound, error_body
 from hub.kernel.ids import opaque_token
 from live.video import selectors, transport
 from live.video.blocking import playlist_state, playlist_wait
+from live.video.delta import SkipInvalid, playlist_delta, skip_directive
 from live.video.errors import (
     MediaWorkerUnavailable,
     OfferInvalid,
@@ -290,7 +291,8 @@ async def hls_file(
 
     Segments, parts and init segments never change once listed (``immutable``, a year);
     a rendition's live playlist changes with every part (1 s max-age, or held until the
-    part asked for by ``_HLS_msn``/``_HLS_part`` exists); a finished playlist
+    part asked for by ``_HLS_msn``/``_HLS_part`` exists; ``_HLS_skip`` answers with a
+    delta update, ``live.video.delta``); a finished playlist
     (``#EXT-X-ENDLIST``) is a VOD and caches long; the multivariant playlists are
     written once; the poster refreshes every 30 s. An async view: a held request waits
     on the event loop (``live.video.blocking``), never in a worker thread.
@@ -356,10 +358,15 @@ async def _playlist(request: HttpRequest, path: Path, *, rendition: bool) -> Htt
         return _bad_request(str(exc))
     if part is not None and msn is None:
         return _bad_request("_HLS_part needs _HLS_msn")
+    try:
+        skip = skip_directive(request.GET.get("_HLS_skip"))
+    except SkipInvalid as exc:
+        return _bad_request(str(exc))
     state = playlist_state(path)
     if state is None:
         return _not_found()
-    blocking = msn is not None and rendition and path.name == LIVE_PLAYLIST
+    live = rendition and path.name == LIVE_PLAYLIST
+    blocking = msn is not None and live
     if blocking and msn is not None and not state.has(msn, part):
         if msn > state.last_msn + 2:
             return _bad_request("_HLS_msn is more than two segments ahead of the playlist")
@@ -378,7 +385,10 @@ async def _playlist(request: HttpRequest, path: Path, *, rendition: bool) -> Htt
             refused["Retry-After"] = "1"
             refused["Access-Control-Allow-Origin"] = "*"
             return refused
-    response = HttpResponse(state.body, content_type="application/vnd.apple.mpegurl")
+    delta = playlist_delta(state.body, skip) if skip is not None and live else None
+    response = HttpResponse(
+        state.body if delta is None else delta, content_type="application/vnd.apple.mpegurl"
+    )
     if state.ended:
         response["Cache-Control"] = "public, max-age=86400"
     elif b"#EXT-X-STREAM-INF" in state.body:

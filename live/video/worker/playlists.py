@@ -26,11 +26,16 @@ from live.video.worker.fmp4 import parse_init, split_fragments
 PLAYLIST = "index.m3u8"  #: every segment: EVENT while live, then the VOD replay
 LIVE_PLAYLIST = "live.m3u8"  #: LL-HLS: the last LIVE_WINDOW segments, recent parts, a hint
 INIT = "init.mp4"
-LIVE_WINDOW = 6
+#: segments in the live playlist: a short rewind window; players that reload it take
+#: delta updates (``_HLS_skip``), which replace all but the last SKIP_TARGETS of them
+LIVE_WINDOW = 30
+#: the Skip Boundary (``CAN-SKIP-UNTIL``) in target durations: the spec's minimum, six
+SKIP_TARGETS = 6
 #: parts are listed for this many trailing segments (3 target durations, per the spec)
 PART_SEGMENTS = 3
-#: part files of older segments are deleted (the segment file holds the same bytes)
-KEEP_PART_SEGMENTS = LIVE_WINDOW + 2
+#: part files of older segments are deleted (the segment file holds the same bytes); a
+#: part stays fetchable for 3 target durations after its tag left the playlist (spec)
+KEEP_PART_SEGMENTS = 8
 VERSION = 6
 _SEGMENT = re.compile(r"^seg(\d{5,9})\.m4s$")
 _PART = re.compile(r"^part(\d{5,9})\.(\d{1,2})\.m4s$")
@@ -94,13 +99,20 @@ class LowLatency:
     def target_duration(self) -> int:
         return max(1, math.ceil(self.segment_seconds))
 
+    @property
+    def skip_until(self) -> int:
+        """CAN-SKIP-UNTIL: the Skip Boundary of delta updates, six target durations."""
+        return SKIP_TARGETS * self.target_duration
+
 
 def _header(target: int, low_latency: LowLatency | None, *, sequence: int, kind: str) -> list[str]:
     lines = ["#EXTM3U", f"#EXT-X-VERSION:{VERSION}", f"#EXT-X-TARGETDURATION:{target}"]
     if low_latency is not None:
         hold = round(3 * low_latency.part_target, 3)
         lines += [
-            f"#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={hold:g}",
+            "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,"
+            f"CAN-SKIP-UNTIL={low_latency.skip_until:.1f},CAN-SKIP-DATERANGES=YES,"
+            f"PART-HOLD-BACK={hold:g}",
             f"#EXT-X-PART-INF:PART-TARGET={low_latency.part_target:g}",
         ]
     lines.append(f"#EXT-X-MEDIA-SEQUENCE:{sequence}")
