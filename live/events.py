@@ -59,9 +59,24 @@ def event(kind: str, **payload: Any) -> dict[str, Any]:
     return {"kind": kind, **payload}
 
 
+#: private messages per event at most (one drain batch's confirmations go in a few events)
+PRIVATE_PER_EVENT = 250
+
+
+def private_message(kind: str, **payload: Any) -> dict[str, Any]:
+    """What one user's connections get in their frame's ``private`` list."""
+    return {"type": kind, **payload}
+
+
 def private_event(user_id: int, kind: str, **payload: Any) -> dict[str, Any]:
-    """A message for one user's connections only (hold confirmations, buy results)."""
-    return {"kind": "room.private", "to": user_id, "item": {"type": kind, **payload}}
+    """A message for one user's connections only (a hold confirmation, a waitlist offer)."""
+    return private_events([(user_id, private_message(kind, **payload))])
+
+
+def private_events(deliveries: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
+    """Messages for several users in one event: each room hub keeps those of its viewers,
+    so a batch of confirmations is one publish, not one per buyer."""
+    return {"kind": "room.private", "to": [[user, item] for user, item in deliveries]}
 
 
 async def broadcast_async(show_code: str, payload: dict[str, Any]) -> None:

@@ -13,8 +13,9 @@ delivering it is one JSON encode per process per frame, not one per viewer.
 
 Likes are counted locally and published as one delta per process per
 ``HOUSEKEEPING_SECONDS``; viewer counts are published every few seconds per process and
-summed. Accepted comments are already in the comment log (``live.comment_log``); the hub
-flushes the log to the database (every second with Redis, 0.5 s embedded).
+summed. Accepted comments are already in the comment log (``live.comment_log``); one
+flusher per process (not per room) stores the log in the database (every second with
+Redis, 0.5 s embedded).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import socket
 import time
 import uuid
 import weakref
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -149,12 +150,17 @@ class RoomHub:
     _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, RoomHub]] = (
         weakref.WeakKeyDictionary()
     )
+    _log_flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[None]] = (
+        weakref.WeakKeyDictionary()
+    )
 
     def __init__(self, show: Show, rules: RoomSettings) -> None:
         self.show_id = show.pk
         self.code = show.code
         self.rules = rules
         self.viewers: set[Viewer] = set()
+        #: connections per signed-in user here (a user may watch from several tabs)
+        self.signed_in: Counter[int] = Counter()
         self.seq = 0
         self.layer = get_channel_layer()
         self.channel = ""
@@ -198,10 +204,12 @@ class RoomHub:
                 hubs[show.code] = hub
                 await hub._start()
         hub.viewers.add(viewer)
+        if viewer.user_id is not None:
+            hub.signed_in[viewer.user_id] += 1
         return hub
 
     async def leave(self, viewer: Viewer) -> None:
-        self.viewers.discard(viewer)
+        self._forget(viewer)
         if self.viewers:
             return
         hubs = self._hubs.get(asyncio.get_running_loop(), {})
@@ -227,6 +235,7 @@ class RoomHub:
         self._tasks.append(asyncio.create_task(self._frames()))
         self._tasks.append(asyncio.create_task(self._housekeeping()))
         self._tasks.append(asyncio.create_task(self._flusher()))
+        self._ensure_log_flusher()
 
     async def _read(self) -> None:
         assert self.layer is not None
@@ -289,11 +298,29 @@ class RoomHub:
         while True:
             await asyncio.sleep(comment_log().flush_seconds)
             try:
-                await self._flush()
+                await self._flush_counters()
             except asyncio.CancelledError:
                 raise
+            except Exception:  # kept in memory: the next flush retries
+                logger.exception("live room counters flush failed", extra={"show": self.code})
+
+    @classmethod
+    def _ensure_log_flusher(cls) -> None:
+        """One comment-log flusher per event loop, however many rooms it serves: the log
+        holds every room's comments, so one reader per process stores them all."""
+        loop = asyncio.get_running_loop()
+        running = cls._log_flushers.get(loop)
+        if running is None or running.done():
+            cls._log_flushers[loop] = loop.create_task(cls._flush_log_while_rooms_open(loop))
+
+    @classmethod
+    async def _flush_log_while_rooms_open(cls, loop: asyncio.AbstractEventLoop) -> None:
+        while cls._hubs.get(loop):
+            await asyncio.sleep(comment_log().flush_seconds)
+            try:
+                await comment_log().flush(consumer=NODE)
             except Exception:  # the log keeps them: the next flush retries
-                logger.exception("live comment flush failed", extra={"show": self.code})
+                logger.exception("live comment flush failed")
 
     def touch(self) -> None:
         """Something for the next frame arrived."""
@@ -338,8 +365,12 @@ class RoomHub:
                 if viewer.user_id == event["user"]:
                     await viewer.kick(4403)
             return
-        elif kind == "room.private" and any(v.user_id == event["to"] for v in self.viewers):
-            self.private[int(event["to"])].append(event["item"])
+        elif kind == "room.private":
+            mine = [(user, item) for user, item in event["to"] if user in self.signed_in]
+            if not mine:
+                return
+            for user, item in mine:
+                self.private[int(user)].append(item)
         else:
             return
         self.touch()
@@ -418,7 +449,16 @@ class RoomHub:
         try:
             await viewer.deliver(message)
         except Exception:
-            self.viewers.discard(viewer)
+            self._forget(viewer)
+
+    def _forget(self, viewer: Viewer) -> None:
+        if viewer not in self.viewers:
+            return
+        self.viewers.discard(viewer)
+        if viewer.user_id is not None:
+            self.signed_in[viewer.user_id] -= 1
+            if self.signed_in[viewer.user_id] <= 0:
+                del self.signed_in[viewer.user_id]
 
     async def _push_dashboard(self) -> None:
         staff = [v for v in self.viewers if v.role in ("host", "moderator")]
@@ -443,6 +483,9 @@ class RoomHub:
 
     async def _flush(self) -> None:
         await comment_log().flush(consumer=NODE)
+        await self._flush_counters()
+
+    async def _flush_counters(self) -> None:
         likes, self.unsaved_likes = self.unsaved_likes, 0
         if likes:
             await database_sync_to_async(likes_add)(show_id=self.show_id, count=likes)
@@ -458,6 +501,7 @@ class RoomHub:
 #: it (the worker reads the whole stream), so a buying storm asks once per window per drop.
 # A forked child serves its own rooms on its own loop, never the parent's.
 os.register_at_fork(after_in_child=RoomHub._hubs.clear)
+os.register_at_fork(after_in_child=RoomHub._log_flushers.clear)
 
 DRAIN_DEBOUNCE_SECONDS = 0.1
 _last_kick: dict[int, float] = {}

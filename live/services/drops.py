@@ -586,26 +586,27 @@ def _confirm(
             "pk", "sku"
         )
     )
-    notices: list[dict[str, Any]] = []
+    notices: list[tuple[int, dict[str, Any]]] = []
     for claim in claims:
         result = outcome.get((claim.buyer_id, claim.key))
         if isinstance(result, Hold):
-            notices.append(
-                events.private_event(
-                    claim.buyer_id, "hold", drop=drop.pk, key=claim.key, hold=result.token,
-                    sku=skus[claim.variant_id], quantity=claim.quantity,
-                    expires_at=result.expires_at.isoformat(),
-                )
+            notice = events.private_message(
+                "hold", drop=drop.pk, key=claim.key, hold=result.token,
+                sku=skus[claim.variant_id], quantity=claim.quantity,
+                expires_at=result.expires_at.isoformat(),
             )  # fmt: skip
         else:
-            notices.append(
-                events.private_event(
-                    claim.buyer_id, "buy.failed", drop=drop.pk, key=claim.key,
-                    code=OutOfStock.code, message=claim.reason,
-                )
+            notice = events.private_message(
+                "buy.failed", drop=drop.pk, key=claim.key, code=OutOfStock.code,
+                message=claim.reason,
             )  # fmt: skip
+        notices.append((claim.buyer_id, notice))
     code = drop.show.code
-    after_commit(lambda: _broadcast_all(code, notices))
+    batches = [
+        events.private_events(notices[start : start + events.PRIVATE_PER_EVENT])
+        for start in range(0, len(notices), events.PRIVATE_PER_EVENT)
+    ]
+    after_commit(lambda: _broadcast_all(code, batches))
 
 
 def _claim_move(claim: DropClaim, target: str, *, reason: str = "") -> None:
@@ -616,12 +617,10 @@ def _claim_move(claim: DropClaim, target: str, *, reason: str = "") -> None:
 
 
 def _broadcast_all(code: str, payloads: list[dict[str, Any]]) -> None:
-    """Publish a batch's private confirmations through one event loop, not one per buyer."""
+    """Publish a few events through one event loop (concurrent publishes, pipelined)."""
 
     async def send() -> None:
-        for start in range(0, len(payloads), 100):  # concurrent publishes, pipelined
-            chunk = payloads[start : start + 100]
-            await asyncio.gather(*(events.broadcast_async(code, p) for p in chunk))
+        await asyncio.gather(*(events.broadcast_async(code, p) for p in payloads))
 
     if payloads:
         async_to_sync(send)()

@@ -134,6 +134,34 @@ async def test_frames_are_paced_and_a_quiet_room_delivers_at_once(show, shopper)
 
 
 @pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("thread_connections_closed")
+async def test_one_event_of_private_messages_reaches_only_their_users_here(
+    show, shopper, other_shopper
+) -> None:
+    alice, alice_phone, bob = Socket(shopper.pk), Socket(shopper.pk), Socket(other_shopper.pk)
+    hub = await RoomHub.join(show, alice)
+    await RoomHub.join(show, alice_phone)
+    await RoomHub.join(show, bob)
+    try:
+        await hub.leave(bob)
+        batch = events.private_events(
+            [(shopper.pk, events.private_message("hold", key="k1")),
+             (other_shopper.pk, events.private_message("hold", key="k2")),
+             (99_999, events.private_message("hold", key="k3"))]
+        )  # fmt: skip
+        await hub.on_event(batch)
+        await hub.send_frame()
+        for screen in (alice, alice_phone):
+            assert screen.frames()[-1]["private"] == [{"type": "hold", "key": "k1"}]
+        assert not any("private" in f for f in bob.frames())  # left the room: none for them
+        assert dict(hub.signed_in) == {shopper.pk: 2}
+    finally:
+        await hub.leave(alice)
+        await hub.leave(alice_phone)
+
+
+@pytest.mark.asyncio
 async def test_concurrent_misses_share_one_load_and_misses_are_asked_again() -> None:
     lookups: SharedLookups[str] = SharedLookups()
     loads: list[str] = []
