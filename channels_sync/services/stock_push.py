@@ -144,11 +144,15 @@ class PushReport:
     connections: set[int] = field(default_factory=set)
 
 
-def _claim(*, connection_id: int, limit: int, ride_along: bool) -> list[PendingStockPush]:
+def _claim(
+    *, connection_id: int, limit: int, ride_along: bool, item_mates: bool = False
+) -> list[PendingStockPush]:
     """Claim due rows, oldest first; ``ride_along``: once one is due, take the rest too.
 
     For a platform with a batch endpoint, the changes not yet due travel free in the call
     the due one pays for, instead of costing a call of their own a moment later.
+    ``item_mates`` (a platform that batches the SKUs of one item, such as TOP): the not
+    yet due changes of the items of the due rows ride along, and no others.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -162,10 +166,36 @@ def _claim(*, connection_id: int, limit: int, ride_along: bool) -> list[PendingS
         claimed = list(rows.order_by("due_at", "pk")[:limit])
         if claimed and claimed[0].due_at > now:
             return []  # nothing due yet
+        if item_mates and claimed and len(claimed) < limit:
+            claimed += _item_mates(
+                connection_id=connection_id, claimed=claimed, room=limit - len(claimed), now=now
+            )
         PendingStockPush.objects.filter(pk__in=[r.pk for r in claimed]).update(
             claimed_until=now + timedelta(seconds=CLAIM_SECONDS)
         )
     return claimed
+
+
+def _item_mates(
+    *, connection_id: int, claimed: list[PendingStockPush], room: int, now: datetime
+) -> list[PendingStockPush]:
+    """Unclaimed rows, not yet due, of SKUs on the same marketplace items as ``claimed``."""
+    listings = ListingMapping.objects.filter(connection_id=connection_id)
+    items = (
+        listings.filter(variant_id__in=[r.variant_id for r in claimed])
+        .exclude(external_sub_id="")
+        .values("external_id")
+    )
+    return list(
+        PendingStockPush.objects.select_for_update(skip_locked=True)
+        .filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+            connection_id=connection_id,
+            due_at__gt=now,
+            variant_id__in=listings.filter(external_id__in=items).values("variant_id"),
+        )
+        .order_by("due_at", "pk")[:room]
+    )
 
 
 def _waiting_on_breaker(now: datetime) -> Q:
@@ -224,7 +254,10 @@ def _push_connection_due(*, connection_id: int, budget: int, report: PushReport)
         # A probe is one call with one SKU: enough to learn whether the platform is back.
         size = 1 if gate == "probe" else min(budget, connector.batch_size)
         rows = _claim(
-            connection_id=connection.pk, limit=size, ride_along=not connector.one_call_per_sku
+            connection_id=connection.pk,
+            limit=size,
+            ride_along=not connector.one_call_per_sku,
+            item_mates=getattr(connector, "batches_by_item", False) and gate != "probe",
         )
         if not rows:
             rate_gate_forget(key=rate_key)

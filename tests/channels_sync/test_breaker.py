@@ -23,6 +23,7 @@ from channels_sync.services import breaker
 from channels_sync.services.order_push import order_push_due
 from channels_sync.services.stock_push import next_due_in_seconds, stock_push_due
 from channels_sync.services.webhooks import webhook_process
+from channels_sync.simulators.base import SimulatorServer
 from channels_sync.simulators.shopify import ShopifySimulator
 from channels_sync.states import BreakerState
 from hub.kernel.errors import InvalidTransition
@@ -63,6 +64,41 @@ def _state(connection: Connection) -> Connection:
     return Connection.objects.get(pk=connection.pk)
 
 
+def _push_due(connection: Connection | None = None) -> None:
+    _make_due()
+    stock_push_due(connection_id=connection.pk if connection is not None else None)
+
+
+Trip = Callable[..., SimulatorServer]
+
+
+@pytest.fixture
+def trip(
+    marketplaces: Marketplaces, tee: ProductVariant, warehouse: Location, stock: Stock
+) -> Trip:
+    """Take a marketplace down, receive ``units`` of the tee, push until its breaker opens.
+
+    ``everywhere``: each push round serves every connection (the others stay up), not
+    only the one that is down. Returns the marketplace's simulator.
+    """
+
+    def down(connection: Connection, *, units: int, everywhere: bool = False) -> SimulatorServer:
+        sim: SimulatorServer = {
+            "shopify": marketplaces.shopify_sim,
+            "woocommerce": marketplaces.woo_sim,
+            "taobao": marketplaces.taobao_sim,
+        }[connection.platform]
+        sim.outage = True
+        stock(tee, warehouse, units)
+        outbox_relay()
+        for _ in range(breaker.FAILURE_THRESHOLD):
+            _push_due(None if everywhere else connection)
+        assert _state(connection).breaker_state == "open"
+        return sim
+
+    return down
+
+
 def test_the_breaker_moves_only_along_its_table() -> None:
     require_transition(
         breaker.BREAKER_TRANSITIONS,
@@ -80,20 +116,9 @@ def test_the_breaker_moves_only_along_its_table() -> None:
 
 
 def test_five_failed_calls_open_the_breaker_and_then_nothing_is_sent(
-    marketplaces: Marketplaces,
-    tee: ProductVariant,
-    warehouse: Location,
-    stock: Stock,
-    admin_user: User,
-    client: Any,
+    marketplaces: Marketplaces, trip: Trip, admin_user: User, client: Any
 ) -> None:
-    sim = marketplaces.taobao_sim
-    sim.outage = True
-    stock(tee, warehouse, 6)
-    outbox_relay()
-    for _ in range(breaker.FAILURE_THRESHOLD):
-        _make_due()
-        stock_push_due()
+    sim = trip(marketplaces.taobao, units=6, everywhere=True)
     taobao = _state(marketplaces.taobao)
     assert (taobao.breaker_state, taobao.breaker_failures) == ("open", 5)
     assert taobao.breaker_retry_at is not None
@@ -102,8 +127,7 @@ def test_five_failed_calls_open_the_breaker_and_then_nothing_is_sent(
     assert row.attempts == 4
     calls = sim.calls
     for _ in range(3):
-        _make_due()
-        stock_push_due()
+        _push_due()
     assert sim.calls == calls  # open: not one call
     assert PendingStockPush.objects.filter(connection=taobao).count() == 1
     assert not DeadLetter.objects.exists()
@@ -123,17 +147,10 @@ def test_five_failed_calls_open_the_breaker_and_then_nothing_is_sent(
 
 
 def test_a_failed_probe_reopens_longer_and_a_good_one_closes_and_flushes(
-    marketplaces: Marketplaces, tee: ProductVariant, warehouse: Location, stock: Stock
+    marketplaces: Marketplaces, trip: Trip, tee: ProductVariant, warehouse: Location, stock: Stock
 ) -> None:
-    sim = marketplaces.taobao_sim
     connection = marketplaces.taobao
-    sim.outage = True
-    stock(tee, warehouse, 6)
-    outbox_relay()
-    for _ in range(breaker.FAILURE_THRESHOLD):
-        _make_due()
-        stock_push_due(connection_id=connection.pk)
-    assert _state(connection).breaker_state == "open"
+    sim = trip(connection, units=6)
 
     _cool_down_over(connection)
     calls = sim.calls
@@ -167,21 +184,9 @@ def test_a_failed_probe_reopens_longer_and_a_good_one_closes_and_flushes(
 
 
 def test_retry_action_makes_an_open_breaker_probe_now(
-    marketplaces: Marketplaces,
-    tee: ProductVariant,
-    warehouse: Location,
-    stock: Stock,
-    admin_user: User,
-    client: Any,
+    marketplaces: Marketplaces, trip: Trip, admin_user: User, client: Any
 ) -> None:
-    sim = marketplaces.woo_sim
-    sim.outage = True
-    stock(tee, warehouse, 4)
-    outbox_relay()
-    for _ in range(breaker.FAILURE_THRESHOLD):
-        _make_due()
-        stock_push_due(connection_id=marketplaces.woo.pk)
-    assert _state(marketplaces.woo).breaker_state == "open"
+    sim = trip(marketplaces.woo, units=4)
     sim.outage = False
     client.force_login(admin_user)
     response = client.post(f"/api/sync/connections/{marketplaces.woo.pk}/retry/")
@@ -201,8 +206,7 @@ def test_permanent_refusals_do_not_open_the_breaker(
     for _ in range(breaker.FAILURE_THRESHOLD + 1):
         stock(tee, warehouse, 1)
         outbox_relay()
-        _make_due()
-        stock_push_due(connection_id=marketplaces.taobao.pk)
+        _push_due(marketplaces.taobao)
     taobao = _state(marketplaces.taobao)
     assert (taobao.breaker_state, taobao.breaker_failures) == ("closed", 0)
     letters = DeadLetter.objects.filter(connection=taobao)

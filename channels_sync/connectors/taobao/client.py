@@ -30,12 +30,16 @@ from channels_sync.connectors.base import (
 )
 from channels_sync.connectors.taobao.mapping import (
     PAID,
+    SKUS_PER_CALL,
+    confirmed_skus,
+    item_calls,
     parse_top_time,
+    skuid_quantities,
     taobao_trade,
     top_time,
 )
 from channels_sync.connectors.taobao.webhooks import top_sign, verify_taobao_webhook
-from channels_sync.errors import PermanentRemoteError, RateLimited
+from channels_sync.errors import MalformedPayload, PermanentRemoteError, RateLimited
 from channels_sync.ratelimit import rate_gate_wait
 
 PAGE_SIZE = 100
@@ -49,6 +53,22 @@ TRADE_FIELDS = (
 
 #: quantity updates in flight at once per push (TOP meters calls, not connections)
 PARALLEL_CALLS = 4
+#: refusals about the whole item: sending its SKUs one by one cannot help
+ITEM_REFUSALS = ("isv.item-not-exist", "isv.item-is-delete")
+
+
+class TopRefusal(PermanentRemoteError):
+    """An ``isv.*`` (or otherwise non-retryable) TOP error, with its codes."""
+
+    def __init__(self, message: str, *, code: int, sub_code: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.sub_code = sub_code
+
+    @property
+    def per_sku(self) -> bool:
+        """True when the refusal may concern one SKU of a batch, not the whole call."""
+        return self.sub_code.startswith("isv.") and not self.sub_code.startswith(ITEM_REFUSALS)
 
 
 @lru_cache(maxsize=1)
@@ -58,9 +78,13 @@ def _pool() -> ThreadPoolExecutor:
 
 class TaobaoConnector:
     platform = "taobao"
-    batch_size = 20  # taobao.item.quantity.update sets one SKU per call
+    batch_size = SKUS_PER_CALL
     compare_and_swap = False
+    #: a call per item, not per SKU, but no call carries several items: the pusher's
+    #: short window (not ride-along) is still what saves calls across items
     one_call_per_sku = True
+    #: the pusher lets the not yet due SKUs of an item ride along with a due one
+    batches_by_item = True
 
     def __init__(self, config: ConnectorConfig) -> None:
         self.config = config
@@ -102,45 +126,94 @@ class TaobaoConnector:
         return OrderPage(orders=orders, cursor=top_time(end), has_more=end < now)
 
     def push_quantities(self, updates: list[QuantityUpdate]) -> list[PushOutcome]:
-        """One ``taobao.item.quantity.update`` per SKU, up to ``PARALLEL_CALLS`` in flight.
+        """One call per item: its dirty SKUs in one ``taobao.skus.quantity.update``.
 
-        TOP limits calls per time window, not concurrency: with calls overlapping, the
-        batch takes what the rate gate allows instead of the sum of round trips. A
-        platform failure (5xx, unreachable, ``isp.*``) stops the calls not yet started;
-        they report that same error without having been sent.
+        SKUs of one item go together (up to ``SKUS_PER_CALL``); an item without SKUs, or
+        a lone SKU, takes ``taobao.item.quantity.update``. Up to ``PARALLEL_CALLS`` calls
+        are in flight: TOP limits calls per time window, not concurrency. A platform
+        failure (5xx, unreachable, ``isp.*``) stops the calls not yet started; they report
+        that same error without having been sent. TOP refuses a batch whole when one of
+        its SKUs is refused: its SKUs are then sent one by one, so the others still land
+        and only the bad one carries the refusal.
         """
         stop = threading.Event()
         limited: list[RateLimited] = []
         failure: list[RemoteError] = []
 
-        def one(u: QuantityUpdate) -> PushOutcome:
-            if stop.is_set():
-                return PushOutcome(sku=u.sku, ok=False, error=failure[0] if failure else None)
-            params = {"num_iid": u.external_id, "quantity": str(u.quantity), "type": "1"}
-            if u.external_sub_id:
-                params["sku_id"] = u.external_sub_id
+        def unsent(group: list[QuantityUpdate]) -> list[PushOutcome]:
+            error = failure[0] if failure else None
+            return [PushOutcome(sku=u.sku, ok=False, error=error) for u in group]
+
+        def sent(method: str, params: dict[str, str]) -> dict[str, Any] | RemoteError:
+            """The response, or the error of a call that failed (and what it stops)."""
             try:
-                self._call("taobao.item.quantity.update", params)
+                return self._call(method, params)
             except RateLimited as error:
                 limited.append(error)
                 stop.set()  # the rest waits for the ban to lift
-                return PushOutcome(sku=u.sku, ok=False, error=error)
+                return error
             except RemoteError as error:
                 if error.retryable:
                     failure.append(error)
                     stop.set()
-                return PushOutcome(sku=u.sku, ok=False, error=error)
+                return error
+
+        def one(u: QuantityUpdate) -> PushOutcome:
+            if stop.is_set():
+                return unsent([u])[0]
+            params = {"num_iid": u.external_id, "quantity": str(u.quantity), "type": "1"}
+            if u.external_sub_id:
+                params["sku_id"] = u.external_sub_id
+            answer = sent("taobao.item.quantity.update", params)
+            if isinstance(answer, RemoteError):
+                return PushOutcome(sku=u.sku, ok=False, error=answer)
             return PushOutcome(sku=u.sku, ok=True)
 
-        if len(updates) <= 1:
-            outcomes = [one(u) for u in updates]
+        def call(group: list[QuantityUpdate]) -> list[PushOutcome]:
+            if len(group) == 1:
+                return [one(group[0])]
+            if stop.is_set():
+                return unsent(group)
+            answer = sent(
+                "taobao.skus.quantity.update",
+                {
+                    "num_iid": group[0].external_id,
+                    "type": "1",
+                    "skuid_quantities": skuid_quantities(group),
+                },
+            )
+            if isinstance(answer, TopRefusal) and answer.per_sku:
+                return [one(u) for u in group]
+            if isinstance(answer, RemoteError):
+                return [PushOutcome(sku=u.sku, ok=False, error=answer) for u in group]
+            try:
+                confirmed = confirmed_skus(answer)
+            except MalformedPayload as error:
+                bad = RemoteError(str(error))
+                return [PushOutcome(sku=u.sku, ok=False, error=bad) for u in group]
+            return [
+                PushOutcome(sku=u.sku, ok=True)
+                if u.external_sub_id in confirmed
+                else PushOutcome(
+                    sku=u.sku,
+                    ok=False,
+                    error=RemoteError(
+                        f"TOP did not confirm SKU {u.external_sub_id} of item {u.external_id}"
+                    ),
+                )
+                for u in group
+            ]
+
+        calls = item_calls(updates)
+        if len(calls) <= 1:
+            outcomes = [o for group in calls for o in call(group)]
         else:
-            outcomes = list(_pool().map(one, updates))
+            outcomes = [o for done in _pool().map(call, calls) for o in done]
         if limited:
             raise limited[0]
-        unsent = failure[0] if failure else RemoteError("not sent")
+        not_sent = failure[0] if failure else RemoteError("not sent")
         return [
-            o if o.ok or o.error is not None else PushOutcome(o.sku, False, unsent)
+            o if o.ok or o.error is not None else PushOutcome(o.sku, False, not_sent)
             for o in outcomes
         ]
 
@@ -217,5 +290,5 @@ class TaobaoConnector:
                 sub_code.startswith("isp.") or code in {15, 520}
             ):
                 raise RemoteError(message)
-            raise PermanentRemoteError(message)
+            raise TopRefusal(message, code=code, sub_code=sub_code)
         return payload

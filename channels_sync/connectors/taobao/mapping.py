@@ -1,11 +1,22 @@
-"""TOP ``Trade`` objects -> ``ExternalOrderData``; TOP times are Beijing time (UTC+8)."""
+"""TOP ``Trade`` objects -> ``ExternalOrderData``; stock updates -> TOP calls.
+
+TOP times are Beijing time (UTC+8). A Taobao item (``num_iid``) may have SKUs (colour,
+size); a listing names the item in ``external_id`` and, for an item with SKUs, the SKU
+in ``external_sub_id``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from channels_sync.connectors.base import ExternalLine, ExternalOrderData, money_minor
+from channels_sync.connectors.base import (
+    ExternalLine,
+    ExternalOrderData,
+    QuantityUpdate,
+    money_minor,
+)
 from channels_sync.errors import MalformedPayload
 
 BEIJING = timezone(timedelta(hours=8))
@@ -70,3 +81,52 @@ def taobao_trade(trade: dict[str, Any]) -> ExternalOrderData:
         },
         payment_reference=f"taobao:{trade.get('alipay_no') or external_id}",
     )
+
+
+# ---- stock ------------------------------------------------------------------------------
+
+#: ``taobao.skus.quantity.update`` sets at most this many SKUs of one item per call
+SKUS_PER_CALL = 20
+
+
+def item_calls(
+    updates: Sequence[QuantityUpdate], *, limit: int = SKUS_PER_CALL
+) -> list[list[QuantityUpdate]]:
+    """Split updates into calls: SKUs of one item together, at most ``limit`` a call.
+
+    An update without a SKU id (an item without SKUs) is a call of its own
+    (``taobao.item.quantity.update``), and so is a lone SKU of its item. Order of first
+    appearance is kept; the same SKU never appears twice in one call.
+    """
+    calls: list[list[QuantityUpdate]] = []
+    open_call: dict[str, list[QuantityUpdate]] = {}
+    for update in updates:
+        if not update.external_sub_id:
+            calls.append([update])
+            continue
+        call = open_call.get(update.external_id)
+        if (
+            call is None
+            or len(call) >= limit
+            or any(u.external_sub_id == update.external_sub_id for u in call)
+        ):
+            call = []
+            calls.append(call)
+            open_call[update.external_id] = call
+        call.append(update)
+    return calls
+
+
+def skuid_quantities(updates: Sequence[QuantityUpdate]) -> str:
+    """``skuId:quantity;skuId:quantity``, the ``skuid_quantities`` parameter."""
+    return ";".join(f"{u.external_sub_id}:{u.quantity}" for u in updates)
+
+
+def confirmed_skus(response: dict[str, Any]) -> dict[str, int]:
+    """SKU id -> quantity from a ``skus_quantity_update_response``."""
+    try:
+        item = response["skus_quantity_update_response"]["item"]
+        skus = (item.get("skus") or {}).get("sku") or []
+        return {str(s["sku_id"]): int(s["quantity"]) for s in skus}
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise MalformedPayload(f"not a skus_quantity_update_response: {exc!r}") from None
