@@ -32,6 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 DEFAULT_DATABASE_URL = "postgres://127.0.0.1:5432/livehub_bench"
 INITIAL_UNITS = 1000
+#: the SKUs are the sizes of products, this many per product; Taobao lists a product as
+#: one item with a SKU per size, the other marketplaces address each size's inventory
+SIZES_PER_PRODUCT = 5
 
 
 def setup_django(database_url: str) -> None:
@@ -57,7 +60,8 @@ def setup_django(database_url: str) -> None:
 
 
 def build_world(tag: str, skus: int, sims: dict[str, Any]) -> dict[str, Any]:
-    """A warehouse, ``skus`` variants with stock, three marketplace sales channels."""
+    """A warehouse, ``skus`` variants (sizes of products) with stock, three marketplace
+    sales channels."""
     from django.utils import timezone
 
     from channels_sync.models import RemoteQuantity
@@ -78,9 +82,10 @@ def build_world(tag: str, skus: int, sims: dict[str, Any]) -> dict[str, Any]:
     )
     variants = []
     for i in range(skus):
-        product = Product.objects.create(
-            merchant=merchant, slug=f"p{stamp}-{i}", name_en=f"P{i}", name_zh=f"品{i}"
-        )
+        if i % SIZES_PER_PRODUCT == 0:
+            product = Product.objects.create(
+                merchant=merchant, slug=f"p{stamp}-{i}", name_en=f"P{i}", name_zh=f"品{i}"
+            )
         variant = ProductVariant.objects.create(
             product=product, sku=f"S{stamp}-{i}", price_amount=100, currency="CNY"
         )
@@ -106,11 +111,20 @@ def build_world(tag: str, skus: int, sims: dict[str, Any]) -> dict[str, Any]:
             remote_location_id="gid://shopify/Location/1" if platform == "shopify" else "",
             rate_limit_per_s=rates[platform],
         )
+        items: dict[int, str] = {}  # product -> Taobao num_iid
         for v in variants:
-            external_id = sim.add_item(sku=v.sku, available=INITIAL_UNITS)
+            sub_id = ""
+            if platform == "taobao":
+                external_id, sub_id = sim.add_sku(
+                    sku=v.sku, available=INITIAL_UNITS, item_id=items.get(v.product_id, "")
+                )
+                items[v.product_id] = external_id
+            else:
+                external_id = sim.add_item(sku=v.sku, available=INITIAL_UNITS)
             listing_map(
-                connection=connection, variant=v, external_sku=v.sku, external_id=external_id
-            )
+                connection=connection, variant=v, external_sku=v.sku, external_id=external_id,
+                external_sub_id=sub_id,
+            )  # fmt: skip
             RemoteQuantity.objects.create(
                 connection=connection, variant=v, quantity=INITIAL_UNITS, pushed_at=timezone.now()
             )
@@ -258,13 +272,20 @@ def run_livehub(sales: int, skus: int, sellers: int) -> dict[str, Any]:
     }
 
 
+def remote_quantity(sim: Any, listing: Any) -> int:
+    """What the marketplace shows for a listing (a Taobao SKU, or an item)."""
+    if listing.external_sub_id:
+        with sim.lock:
+            return int(sim.items[listing.external_id]["skus"][listing.external_sub_id]["quantity"])
+    return int(sim.inventory[listing.external_id])
+
+
 def all_exact(world: dict[str, Any], sims: dict[str, Any], expected: dict[int, int]) -> bool:
-    for platform, connection in world["connections"].items():
-        inventory = sims[platform].inventory
-        for listing in connection.listings.all():
-            if inventory[listing.external_id] != expected[listing.variant_id]:
-                return False
-    return True
+    return all(
+        remote_quantity(sims[platform], listing) == expected[listing.variant_id]
+        for platform, connection in world["connections"].items()
+        for listing in connection.listings.all()
+    )
 
 
 def propagation(
@@ -277,7 +298,7 @@ def propagation(
         for at, item, quantity in sims[platform].stock_writes:
             writes.setdefault(item, []).append((at, quantity))
         for listing in connection.listings.all():
-            item_writes = writes.get(listing.external_id, [])
+            item_writes = writes.get(listing.external_sub_id or listing.external_id, [])
             for k, committed in enumerate(sorted(commits[listing.variant_id]), start=1):
                 target = INITIAL_UNITS - k
                 seen = next((at for at, q in item_writes if q <= target and at >= committed), None)
@@ -320,7 +341,7 @@ def run_baseline(sales: int, skus: int) -> dict[str, Any]:
             m = listings[(platform, variant.pk)]
             with contextlib.suppress(RemoteError):  # naive: a refused change is lost
                 connector.push_quantities(
-                    [QuantityUpdate(m.external_sku, m.external_id, "", qty, None)]
+                    [QuantityUpdate(m.external_sku, m.external_id, m.external_sub_id, qty, None)]
                 )
     expected = {v.pk: INITIAL_UNITS - sold[v.pk] for v in variants}
     exact = all_exact(world, sims, expected)
