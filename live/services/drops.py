@@ -340,14 +340,7 @@ def _announce_left(*, drop: Drop, left: int) -> None:
 def _buy_redis(
     *, drop: Drop, buyer: User, variant: ProductVariant, quantity: int, key: str
 ) -> BuyResult:
-    took = quota.take(
-        drop_id=drop.pk,
-        buyer_id=buyer.pk,
-        key=key,
-        quantity=quantity,
-        limit=drop.per_buyer_limit,
-        variant_id=variant.pk,
-    )
+    took = quota.take(**_take_request(drop, buyer, variant, quantity, key))
     fresh = _taken(took, drop=drop, variant=variant, quantity=quantity)
     return fresh or _replayed(took, drop=drop, buyer=buyer, variant=variant, key=key)
 
@@ -361,20 +354,27 @@ async def drop_buy_async(
     round trip of its own, so a burst of buys costs a few Redis round trips in all.
     """
     _check_buy(drop=drop, variant=variant, quantity=quantity, key=key)
-    took = await quota.take_async(
-        drop_id=drop.pk,
-        buyer_id=buyer.pk,
-        key=key,
-        quantity=quantity,
-        limit=drop.per_buyer_limit,
-        variant_id=variant.pk,
-    )
+    took = await quota.take_async(**_take_request(drop, buyer, variant, quantity, key))
     fresh = _taken(took, drop=drop, variant=variant, quantity=quantity)
     if fresh is not None:
         return fresh
     return await sync_to_async(_replayed, thread_sensitive=False)(
         took, drop=drop, buyer=buyer, variant=variant, key=key
     )
+
+
+def _take_request(
+    drop: Drop, buyer: User, variant: ProductVariant, quantity: int, key: str
+) -> dict[str, Any]:
+    """The arguments of a Redis take (``quota.take`` / ``quota.take_async``)."""
+    return {
+        "drop_id": drop.pk,
+        "buyer_id": buyer.pk,
+        "key": key,
+        "quantity": quantity,
+        "limit": drop.per_buyer_limit,
+        "variant_id": variant.pk,
+    }
 
 
 def _taken(

@@ -2,25 +2,9 @@ import pytest
 
 from oms.errors import InvalidInput, WrongLocation
 from oms.models import StockLevel
-from oms.services.fulfilment import fulfilment_pack, fulfilment_ship, fulfilment_start_picking
 from oms.services.orders import OrderLineInput, order_create
 from oms.services.returns import return_inspect, return_receive, return_request
-
-
-def _shipped(web, lines):
-    order = order_create(
-        sales_channel=web,
-        lines=lines,
-        fulfilment_method="ship",
-        shipping_address={"city": "SH"},
-        paid=True,
-    )
-    for fulfilment in order.fulfilments.all():
-        fulfilment_start_picking(fulfilment=fulfilment, actor=None)
-        fulfilment_pack(fulfilment=fulfilment, actor=None)
-        fulfilment_ship(fulfilment=fulfilment, carrier="SF", tracking_number="T", actor=None)
-    order.refresh_from_db()
-    return order
+from tests.oms.orders import shipped_order
 
 
 @pytest.mark.django_db
@@ -28,7 +12,7 @@ def test_return_at_any_store_restocks_that_store(
     web, tee, warehouse, store_pudong, stock, pudong_staff
 ) -> None:
     stock(tee, warehouse, 2)
-    order = _shipped(web, [OrderLineInput("TEE-RED-M", 2)])
+    order = shipped_order(web, [OrderLineInput("TEE-RED-M", 2)])
     line = order.lines.get()
     rma = return_request(order=order, quantities={line.pk: 2}, reason="too small", actor=None)
     return_receive(rma=rma, location=store_pudong, actor=pudong_staff)
@@ -44,7 +28,7 @@ def test_return_at_any_store_restocks_that_store(
 @pytest.mark.django_db
 def test_partial_return_and_write_off(web, tee, warehouse, store_jingan, stock) -> None:
     stock(tee, warehouse, 3)
-    order = _shipped(web, [OrderLineInput("TEE-RED-M", 3)])
+    order = shipped_order(web, [OrderLineInput("TEE-RED-M", 3)])
     line = order.lines.get()
     rma = return_request(order=order, quantities={line.pk: 1}, actor=None)
     return_receive(rma=rma, location=store_jingan, actor=None)
@@ -57,7 +41,7 @@ def test_partial_return_and_write_off(web, tee, warehouse, store_jingan, stock) 
 @pytest.mark.django_db
 def test_cannot_return_more_than_was_delivered(web, tee, warehouse, stock) -> None:
     stock(tee, warehouse, 2)
-    order = _shipped(web, [OrderLineInput("TEE-RED-M", 2)])
+    order = shipped_order(web, [OrderLineInput("TEE-RED-M", 2)])
     line = order.lines.get()
     return_request(order=order, quantities={line.pk: 1}, actor=None)
     with pytest.raises(InvalidInput, match="can return 1-1 of TEE-RED-M"):
@@ -67,7 +51,7 @@ def test_cannot_return_more_than_was_delivered(web, tee, warehouse, stock) -> No
 @pytest.mark.django_db
 def test_returns_only_at_stores_that_take_them(web, tee, warehouse, stock) -> None:
     stock(tee, warehouse, 1)
-    order = _shipped(web, [OrderLineInput("TEE-RED-M", 1)])
+    order = shipped_order(web, [OrderLineInput("TEE-RED-M", 1)])
     rma = return_request(order=order, quantities={order.lines.get().pk: 1}, actor=None)
     with pytest.raises(InvalidInput, match="does not accept returns"):
         return_receive(rma=rma, location=warehouse, actor=None)
@@ -78,7 +62,7 @@ def test_staff_receive_returns_only_at_their_store(
     web, tee, warehouse, store_pudong, stock, jingan_staff
 ) -> None:
     stock(tee, warehouse, 1)
-    order = _shipped(web, [OrderLineInput("TEE-RED-M", 1)])
+    order = shipped_order(web, [OrderLineInput("TEE-RED-M", 1)])
     rma = return_request(order=order, quantities={order.lines.get().pk: 1}, actor=None)
     with pytest.raises(WrongLocation):
         return_receive(rma=rma, location=store_pudong, actor=jingan_staff)

@@ -10,10 +10,10 @@ from hub.kernel.models import AuditEvent
 from hub.kernel.roles import Role
 from oms import selectors
 from oms.api.serializers import ReturnOut
-from oms.models import Order, ReturnRequest
-from oms.services.fulfilment import fulfilment_pack, fulfilment_ship, fulfilment_start_picking
-from oms.services.orders import OrderLineInput, order_create
+from oms.models import ReturnRequest
+from oms.services.orders import OrderLineInput
 from oms.services.returns import return_request
+from tests.oms.orders import shipped_order
 
 
 def _as(user: User) -> APIClient:
@@ -22,28 +22,12 @@ def _as(user: User) -> APIClient:
     return client
 
 
-def _shipped(web, lines: list[OrderLineInput]) -> Order:
-    order = order_create(
-        sales_channel=web,
-        lines=lines,
-        fulfilment_method="ship",
-        shipping_address={"city": "SH"},
-        paid=True,
-    )
-    for fulfilment in order.fulfilments.all():
-        fulfilment_start_picking(fulfilment=fulfilment, actor=None)
-        fulfilment_pack(fulfilment=fulfilment, actor=None)
-        fulfilment_ship(fulfilment=fulfilment, carrier="SF", tracking_number="T", actor=None)
-    order.refresh_from_db()
-    return order
-
-
 @pytest.fixture
 def rma(web, tee, mug, warehouse, stock) -> ReturnRequest:
     """A requested return of one tee and two mugs from a shipped web order."""
     stock(tee, warehouse, 1)
     stock(mug, warehouse, 2)
-    order = _shipped(web, [OrderLineInput("TEE-RED-M", 1), OrderLineInput("MUG-WHITE", 2)])
+    order = shipped_order(web, [OrderLineInput("TEE-RED-M", 1), OrderLineInput("MUG-WHITE", 2)])
     quantities = {line.pk: line.quantity for line in order.lines.all()}
     return return_request(order=order, quantities=quantities, reason="changed mind", actor=None)
 
@@ -103,7 +87,7 @@ def test_return_output_takes_two_queries_however_many_lines(
     variants = [make_variant(f"RET-{n}") for n in range(6)]
     for variant in variants:
         stock(variant, warehouse, 1)
-    order = _shipped(web, [OrderLineInput(v.sku, 1) for v in variants])
+    order = shipped_order(web, [OrderLineInput(v.sku, 1) for v in variants])
     many = return_request(
         order=order, quantities={line.pk: 1 for line in order.lines.all()}, actor=None
     )
@@ -121,7 +105,7 @@ def test_every_returns_endpoint_answers_with_skus_and_names(
     web, tee, mug, warehouse, stock, store_pudong, admin_user
 ) -> None:
     stock(tee, warehouse, 1)
-    order = _shipped(web, [OrderLineInput("TEE-RED-M", 1)])
+    order = shipped_order(web, [OrderLineInput("TEE-RED-M", 1)])
     admin = _as(admin_user)
     line_id = order.lines.get().pk
     created = admin.post(
@@ -213,7 +197,7 @@ def test_merchant_admins_and_superusers_receive_returns_at_any_store(
     web, tee, warehouse, stock, store_jingan, store_pudong, admin_user
 ) -> None:
     stock(tee, warehouse, 2)
-    order = _shipped(web, [OrderLineInput("TEE-RED-M", 2)])
+    order = shipped_order(web, [OrderLineInput("TEE-RED-M", 2)])
     line = order.lines.get()
     first = return_request(order=order, quantities={line.pk: 1}, actor=None)
     second = return_request(order=order, quantities={line.pk: 1}, actor=None)

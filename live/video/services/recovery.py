@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from live.video.locks import lock_session
 from live.video.models import PublisherSession
 from live.video.services.sessions import STALE_AFTER, publisher_session_end
 from live.video.states import ACTIVE_STATUSES
@@ -57,12 +58,7 @@ def publisher_session_recover(*, public_id: str) -> PublisherSession | None:
     """
     now = timezone.now()
     with transaction.atomic():
-        session = (
-            PublisherSession.objects.select_for_update()
-            .select_related("stream")
-            .filter(public_id=public_id)
-            .first()
-        )
+        session = lock_session(public_id)
         if session is None:
             return None
         if session.status in ACTIVE_STATUSES:

@@ -37,6 +37,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from hub.kernel.audit import audit_record
+from live.video.locks import lock_session
 from live.video.models import PublisherSession, Stream
 from live.video.services.recovery import RECHECK_WITHIN
 from live.video.states import ACTIVE_STATUSES, SessionStatus
@@ -140,12 +141,7 @@ def _session_prune(public_id: str, *, root: Path, now: datetime, retention_days:
     """Delete one session's files and mark it; the bytes freed, ``None`` if it stays."""
     try:
         with transaction.atomic():
-            session = (
-                PublisherSession.objects.select_for_update()
-                .select_related("stream")
-                .filter(public_id=public_id)
-                .first()
-            )
+            session = lock_session(public_id)
             if session is None:
                 return None
             reason = _prune_reason(session, now=now, retention_days=retention_days)

@@ -20,6 +20,7 @@ from hub.kernel.errors import InvalidTransition, NotFound
 from hub.kernel.ids import opaque_token
 from live.models import Show
 from live.video.errors import PublisherBusy, StreamKeyInvalid
+from live.video.locks import lock_session
 from live.video.models import PublisherSession, Stream
 from live.video.states import ACTIVE_STATUSES, SESSION_TRANSITIONS, SessionStatus
 
@@ -80,12 +81,7 @@ def _recover_later(public_id: str) -> None:
 
 
 def _locked(public_id: str) -> PublisherSession:
-    session = (
-        PublisherSession.objects.select_for_update()
-        .select_related("stream")
-        .filter(public_id=public_id)
-        .first()
-    )
+    session = lock_session(public_id)
     if session is None:
         raise NotFound(f"publisher session not found (id={public_id})")
     return session
