@@ -70,5 +70,6 @@ bench: venv
 # Lighthouse (mobile) and axe-core on the built app served with the demo data; prints the
 # scores per page and, last, one JSON line. Not part of `make test` (docs/pwa.md).
 .PHONY: audit
+# AUDIT_ARGS, e.g. `make audit AUDIT_ARGS=--runs=3`: the median of 3 Lighthouse runs per page.
 audit: venv pwa
-	$(PY) scripts/audit.py --no-build
+	$(PY) scripts/audit.py --no-build $(AUDIT_ARGS)

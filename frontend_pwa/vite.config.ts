@@ -47,6 +47,8 @@ export default defineConfig({
     emptyOutDir: true,
     sourcemap: false,
     target: 'es2020',
+    // dist/.vite/manifest.json: webapp/boot.py modulepreloads a landing page's chunks
+    manifest: true,
     rollupOptions: {
       output: {
         // Console-only libraries get stable names so the service worker can skip them.

@@ -6,8 +6,10 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
+from webapp.boot import with_boot
 from webapp.shell import ROOT_FILES, ShellMissing, read_entry
 
 #: the shell is tiny and names hashed assets, so it is always revalidated
@@ -21,10 +23,14 @@ def _missing(exc: ShellMissing) -> HttpResponse:
 
 @require_safe
 @ensure_csrf_cookie
+@gzip_page
 def app_shell(request: HttpRequest, path: str = "") -> HttpResponse:
-    """index.html for ``/`` and every SPA route; the router picks the page client-side."""
+    """index.html for ``/`` and every SPA route; the router picks the page client-side.
+
+    Landing pages also get their first API answers and preloads inlined (webapp.boot).
+    """
     try:
-        body = read_entry("index.html")
+        body = with_boot(read_entry("index.html"), request, path)
     except ShellMissing as exc:
         return _missing(exc)
     response = HttpResponse(body, content_type="text/html; charset=utf-8")

@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
+# Headless Chromium for every browser test in this folder (tests/webapp/browser.py).
+from tests.webapp.browser import browser, browser_flags  # noqa: F401
+
 INDEX = b"<!doctype html><html lang=zh-CN><title>LiveHub</title><div id=app></div></html>"
 SW = b"self.addEventListener('fetch', () => {})"
 MANIFEST = b'{"name": "LiveHub", "start_url": "/", "scope": "/"}'

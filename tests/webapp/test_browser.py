@@ -10,71 +10,21 @@ land in ``$LIVEHUB_DATA_DIR/screenshots`` for CI to keep.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 from pytest_django.fixtures import Settings as SettingsWrapper
 from pytest_django.live_server_helper import LiveServer
 
 from oms.models import Fulfilment, Location, Order, ProductVariant, SalesChannel
+from tests.webapp.browser import SCREENSHOTS, TIMEOUT_MS, axe, pay_on_sandbox, sign_in
 
-CHROMIUM = os.environ.get("LIVEHUB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-AXE = Path(settings.BASE_DIR) / "frontend_pwa" / "node_modules" / "axe-core" / "axe.min.js"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-SCREENSHOTS = Path(settings.DATA_DIR) / "screenshots"
-TIMEOUT_MS = 20_000
-
-
-def _unavailable() -> str:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        return f"{CHROMIUM} missing (apt-get install chromium)"
-    if not (Path(settings.LIVEHUB_PWA_DIST) / "index.html").exists():
-        return "the PWA is not built (make pwa)"
-    if not AXE.exists():
-        return "frontend_pwa/node_modules missing (cd frontend_pwa && npm ci)"
-    return ""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    missing = _unavailable()
-    if missing:
-        # `make test` builds the app first; on CI a missing piece is a failure, not a skip.
-        if os.environ.get("CI") == "true":
-            pytest.fail(missing)
-        pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls
-    # are plain synchronous code, so Django's async-safety guard is relaxed for them.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
-        )
-        yield chromium
-        chromium.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+#: shopper-facing pages: serious and critical axe-core violations fail the test
+_axe = partial(axe, impacts=frozenset({"serious", "critical"}))
 
 
 @pytest.fixture
@@ -95,27 +45,6 @@ def shop(
     stock(tee, store_jingan, 5)
     stock(mug, store_jingan, 2)
     return {"tee": tee, "mug": mug}
-
-
-def _axe(page: Any, name: str) -> list[dict[str, Any]]:
-    """Serious and critical axe-core violations on the page as it is now."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
-    )
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-    return [
-        {"page": name, "id": v["id"], "impact": v["impact"], "nodes": len(v["nodes"])}
-        for v in result["violations"]
-        if v["impact"] in {"serious", "critical"}
-    ]
-
-
-def _sign_in(page: Any, base: str, username: str, next_path: str = "") -> None:
-    page.goto(f"{base}/login" + (f"?next={next_path}" if next_path else ""))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(username)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_shopper_orders_for_pickup_and_staff_hand_it_over(
@@ -167,15 +96,10 @@ def test_shopper_orders_for_pickup_and_staff_hand_it_over(
     violations += _axe(shopper, "order-pending")
 
     # -- pay on the sandbox's hosted page --------------------------------------------------
-    shopper.get_by_role("button", name="Pay now (sandbox)").click()
-    expect(shopper.get_by_role("heading", level=1)).to_have_text("Sandbox payment")
-    shopper.get_by_role("button", name="Pay", exact=True).click()
-    expect(shopper.locator("#status")).to_have_text("Succeeded")
-    shopper.goto(f"{base}/orders/{order.number}")
-    expect(shopper.get_by_test_id("order-status")).to_have_text("Allocated")
+    pay_on_sandbox(shopper, base, order.number)
 
     # -- staff: inbox, pick list, fulfil ----------------------------------------------------
-    _sign_in(staff, base, "jingan-staff")
+    sign_in(staff, base, "jingan-staff")
     expect(staff).to_have_url(f"{base}/staff")
     expect(staff.get_by_test_id("inbox")).to_contain_text(order.number)
     violations += _axe(staff, "staff-inbox")

@@ -50,62 +50,15 @@ from oms.models import Location, ProductVariant, SalesChannel, StockLevel, Stock
 from oms.services.fulfilment import fulfilment_pack, fulfilment_ship, fulfilment_start_picking
 from oms.services.orders import OrderLineInput, order_create
 from oms.services.returns import return_request
-from tests.webapp.test_browser import (
-    AXE,
-    AXE_TAGS,
-    CHROMIUM,
-    SCREENSHOTS,
-    TIMEOUT_MS,
-    _sign_in,
-    _unavailable,
-)
-from tests.webapp.test_browser import CHROMIUM_FLAGS as SHOPPER_CHROMIUM_FLAGS
+from tests.webapp.browser import CHROMIUM_FLAGS, FAKE_MEDIA_FLAGS, TIMEOUT_MS, axe, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
-# The shopper tests' browser setup, plus a generated camera and microphone allowed
-# without a prompt (the host goes live by WHIP).
-CHROMIUM_FLAGS = [
-    *SHOPPER_CHROMIUM_FLAGS,
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-]
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    missing = _unavailable()
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(missing)
-        pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
-
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
-        )
-        yield chromium
-        chromium.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-def _axe(page: Any, name: str) -> list[dict[str, Any]]:
-    """Every axe-core WCAG 2.2 AA violation on the page as it is now (any impact)."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
-    )
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-    return [
-        {"page": name, "id": v["id"], "impact": v["impact"], "nodes": len(v["nodes"])}
-        for v in result["violations"]
-    ]
+def browser_flags() -> list[str]:
+    """The shared flags plus a fake camera and microphone (the host goes live by WHIP)."""
+    return [*CHROMIUM_FLAGS, *FAKE_MEDIA_FLAGS]
 
 
 def _eventually(check: Callable[[], bool], what: str, timeout: float = 20) -> None:
@@ -287,9 +240,9 @@ def test_host_schedules_goes_live_by_whip_pins_drops_and_moderates(
     page.on("dialog", lambda dialog: dialog.accept())
 
     # -- schedule a show and its line-up --------------------------------------------------
-    _sign_in(page, asgi_base, "host", "/live/studio")
+    sign_in(page, asgi_base, "host", "/live/studio")
     expect(page.get_by_role("heading", level=1)).to_have_text("Host studio")
-    violations += _axe(page, "host-shows")
+    violations += axe(page, "host-shows")
     page.get_by_label("Show title").fill("Friday tees")
     page.get_by_role("button", name="Schedule show").click()
     expect(page.get_by_test_id("show-status")).to_have_text("Upcoming")
@@ -370,7 +323,7 @@ def test_host_schedules_goes_live_by_whip_pins_drops_and_moderates(
     assert _comment(asgi_base, show.code, cookie, "first!")["type"] == "comment.ok"
     comments = page.get_by_test_id("host-comments")
     expect(comments).to_contain_text("first!")
-    violations += _axe(page, "host-console-live")
+    violations += axe(page, "host-console-live")
     comments.get_by_role("button", name="Delete shopper: first!").click()
     expect(page.get_by_text("No comments yet.")).to_be_visible()
     _eventually(
@@ -407,7 +360,7 @@ def test_host_schedules_goes_live_by_whip_pins_drops_and_moderates(
     expect(page.get_by_test_id("metric-viewers")).to_be_visible()
     page.get_by_label("Table").check()
     expect(page.get_by_test_id("dashboard-table")).to_be_visible()
-    violations += _axe(page, "host-console-dashboard")
+    violations += axe(page, "host-console-dashboard")
 
     page.get_by_test_id("stop-camera").click()
     _eventually(
@@ -498,7 +451,7 @@ def test_staff_receive_a_return_restock_adjust_stock_and_admins_retry_sync(
     page = context.new_page()
 
     # -- a return handed in at this store, inspected and restocked here -----------------------
-    _sign_in(page, base, "jingan-staff", "/staff/returns")
+    sign_in(page, base, "jingan-staff", "/staff/returns")
     expect(page.get_by_role("heading", level=1)).to_have_text("Returns")
     page.get_by_label("Return number (RMA)").fill(rma.rma)
     page.get_by_role("button", name="Receive at this store").click()
@@ -506,7 +459,7 @@ def test_staff_receive_a_return_restock_adjust_stock_and_admins_retry_sync(
     # the order shipped from the warehouse, so this store's staff see its lines by id only
     line = order.lines.get()
     expect(page.get_by_test_id("return")).to_contain_text(f"2 \u00d7 order line {line.pk}")
-    violations += _axe(page, "staff-returns")
+    violations += axe(page, "staff-returns")
     page.get_by_test_id("inspect").click()
     expect(page.get_by_test_id("return-status")).to_have_text("Completed")
     rma.refresh_from_db()
@@ -529,7 +482,7 @@ def test_staff_receive_a_return_restock_adjust_stock_and_admins_retry_sync(
     assert StockLevel.objects.get(variant=mug, location=store_jingan).on_hand == 4
     movement = StockMovement.objects.filter(variant=mug, location=store_jingan).latest("id")
     assert (movement.on_hand_delta, movement.reason) == (-2, "Damaged: dropped in the back room")
-    violations += _axe(page, "staff-stock")
+    violations += axe(page, "staff-stock")
 
     # -- store staff do not see sync health; the merchant admin retries dead letters -------------
     page.goto(f"{base}/staff/sync")
@@ -553,11 +506,11 @@ def test_staff_receive_a_return_restock_adjust_stock_and_admins_retry_sync(
         ref_id=tee.pk,
     )
     page.get_by_role("button", name="Sign out").click()
-    _sign_in(page, base, "boss", "/staff/sync")
+    sign_in(page, base, "boss", "/staff/sync")
     row = page.get_by_test_id("sync-shopify")
     expect(row.get_by_test_id("dead-letters")).to_have_text("1")
     expect(row).to_contain_text("Needs attention")
-    violations += _axe(page, "staff-sync")
+    violations += axe(page, "staff-sync")
     row.get_by_role("button", name="Retry shopify").click()
     expect(page.get_by_role("status")).to_have_text("1 dead letters requeued for shopify.")
     expect(row.get_by_test_id("dead-letters")).to_have_text("0")

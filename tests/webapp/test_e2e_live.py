@@ -52,7 +52,7 @@ from oms.models import (
     StaffMembership,
 )
 from oms.services.stock import stock_receive
-from tests.webapp.test_browser import AXE, TIMEOUT_MS, browser  # noqa: F401
+from tests.webapp.browser import TIMEOUT_MS, axe, pay_on_sandbox, sign_in
 from tests.webapp.test_push import push_service  # noqa: F401
 from webapp.push.services import push_subscribe
 from webapp.push.simulator import PushServiceSimulator
@@ -60,6 +60,8 @@ from webapp.push.vapid import application_server_key
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "artifacts" / "screenshots"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+#: every violation of any impact, best practices included; screenshots kept by CI
+_axe = partial(axe, tags=AXE_TAGS, screenshots=SCREENSHOTS, file_prefix="e2e-")
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -219,36 +221,11 @@ class HostSocket:
 # ---- helpers ---------------------------------------------------------------------------------
 
 
-def _axe(page: Any, name: str) -> list[dict[str, Any]]:
-    """Every axe-core violation (any impact) on the page as it is now, plus a screenshot."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
-    )
-    page.screenshot(path=str(SCREENSHOTS / f"e2e-{name}.png"), full_page=True)
-    return [
-        {
-            "page": name,
-            "id": v["id"],
-            "impact": v["impact"],
-            "targets": [n["target"] for n in v["nodes"]][:3],
-        }
-        for v in result["violations"]
-    ]
-
-
-def _sign_in(page: Any, base: str, username: str, next_path: str = "") -> None:
-    page.goto(f"{base}/login" + (f"?next={next_path}" if next_path else ""))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(username)
-    page.get_by_role("button", name="Sign in").click()
-
-
 # ---- the scenario ----------------------------------------------------------------------------
 
 
 def test_shopper_buys_in_a_flash_drop_pays_and_staff_hand_it_over(
-    browser: Any,  # noqa: F811
+    browser: Any,
     e2e: dict[str, Any],
     worker: None,
     daphne: str,
@@ -270,7 +247,7 @@ def test_shopper_buys_in_a_flash_drop_pays_and_staff_hand_it_over(
         assert host.ask({"type": "host.pin", "item": "A1"}, "ok")["of"] == "host.pin"
 
         # -- the shopper opens the live show and comments --------------------------------
-        _sign_in(shopper, base, "shopper", f"/live/{show.code}")
+        sign_in(shopper, base, "shopper", f"/live/{show.code}")
         expect(shopper).to_have_url(f"{base}/live/{show.code}")
         expect(shopper.get_by_role("heading", level=1)).to_have_text("Friday hoodie drop")
         expect(shopper.get_by_test_id("show-status")).to_have_text("Live")
@@ -318,15 +295,10 @@ def test_shopper_buys_in_a_flash_drop_pays_and_staff_hand_it_over(
             5900,
         )
         violations += _axe(shopper, "order-pending")
-        shopper.get_by_role("button", name="Pay now (sandbox)").click()
-        expect(shopper.get_by_role("heading", level=1)).to_have_text("Sandbox payment")
-        shopper.get_by_role("button", name="Pay", exact=True).click()
-        expect(shopper.locator("#status")).to_have_text("Succeeded")
-        shopper.goto(f"{base}/orders/{order.number}")
-        expect(shopper.get_by_test_id("order-status")).to_have_text("Allocated")
+        pay_on_sandbox(shopper, base, order.number)
 
         # -- staff: the order is in the inbox; pick, pack, ready for pick-up -----------------
-        _sign_in(staff, base, "jingan-staff")
+        sign_in(staff, base, "jingan-staff")
         expect(staff).to_have_url(f"{base}/staff")
         expect(staff.get_by_test_id("inbox")).to_contain_text(order.number)
         violations += _axe(staff, "staff-inbox")

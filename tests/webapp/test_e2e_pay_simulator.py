@@ -19,13 +19,13 @@ from pytest_django.live_server_helper import LiveServer
 from oms.models import Location, Order, ProductVariant, SalesChannel
 from oms.services.orders import OrderLineInput, order_create
 from tests.fixtures.gateways import demo_payments  # noqa: F401
-from tests.webapp.test_browser import TIMEOUT_MS, _axe, _sign_in, browser  # noqa: F401
+from tests.webapp.browser import TIMEOUT_MS, axe, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_newcomer_pays_in_the_simulated_wechat_pay_cashier(
-    browser: Any,  # noqa: F811
+    browser: Any,
     demo_payments: None,  # noqa: F811
     live_server: LiveServer,
     web: SalesChannel,
@@ -49,7 +49,7 @@ def test_a_newcomer_pays_in_the_simulated_wechat_pay_cashier(
     context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
     page = context.new_page()
     try:
-        _sign_in(page, base, shopper.username, f"/orders/{order.number}")
+        sign_in(page, base, shopper.username, f"/orders/{order.number}")
         payment = page.get_by_test_id("payment")
         payment.get_by_role("radio", name="WeChat Pay").check()
         payment.get_by_test_id("pay").click()
@@ -58,7 +58,7 @@ def test_a_newcomer_pays_in_the_simulated_wechat_pay_cashier(
         expect(link).to_have_attribute(
             "href", re.compile(re.escape(f"{base}/payments/simulator/wechatpay/pay/") + r".+/$")
         )
-        violations = _axe(page, "pay-simulator")
+        violations = axe(page, "pay-simulator")
         assert violations == [], json.dumps(violations, indent=1)
         with context.expect_page() as opened:
             link.click()

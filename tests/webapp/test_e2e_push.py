@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from pytest_django.live_server_helper import LiveServer
 
-from tests.webapp.test_browser import TIMEOUT_MS, browser  # noqa: F401
+from tests.webapp.browser import TIMEOUT_MS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_push_message_becomes_a_notification_and_nothing_is_asked_on_load(
-    browser: Any,  # noqa: F811
+    browser: Any,
     live_server: LiveServer,
 ) -> None:
     from playwright.sync_api import expect

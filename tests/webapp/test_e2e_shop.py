@@ -30,7 +30,7 @@ from oms.models import Location, Merchant, Order, Product, ProductVariant, Sales
 from oms.services.stock import stock_receive
 from search.services import search_reindex
 from social.models import AnalyticsEvent
-from tests.webapp.test_browser import TIMEOUT_MS, browser  # noqa: F401
+from tests.webapp.browser import SHOPPER_UA, TIMEOUT_MS
 from tests.webapp.test_e2e_live import _axe, daphne, e2e_settings  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -107,14 +107,8 @@ def shop(e2e_settings: SettingsWrapper, tmp_path: Path) -> dict[str, Any]:  # no
         return pool.submit(_shop).result()
 
 
-_SHOPPER_UA = (
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/130.0.0.0 Mobile Safari/537.36"
-)
-
-
 def test_search_cart_checkout_member_centre_and_shares(
-    browser: Any,  # noqa: F811
+    browser: Any,
     shop: dict[str, Any],
     daphne: str,  # noqa: F811
 ) -> None:
@@ -128,8 +122,7 @@ def test_search_cart_checkout_member_centre_and_shares(
         viewport={"width": 390, "height": 844},
         permissions=["clipboard-read", "clipboard-write"],
         reduced_motion="reduce",
-        # A shopper's browser: "HeadlessChrome" is a bot to the page-view counter.
-        user_agent=_SHOPPER_UA,
+        user_agent=SHOPPER_UA,  # a shopper's phone, not a bot, to the page-view counter
     )
     page = context.new_page()
     try:
@@ -205,6 +198,7 @@ def test_search_cart_checkout_member_centre_and_shares(
         page.get_by_test_id("place-cart-order").click()
         expect(page.get_by_test_id("order-status")).to_have_text("Pending payment")
         order = Order.objects.get()
+        assert order.pickup_location is not None
         assert (order.total_amount, order.discount_amount, order.pickup_location.code) == (
             37500,
             2300,

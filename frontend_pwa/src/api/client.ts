@@ -22,6 +22,28 @@ export function newIdempotencyKey(): string {
   return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`
 }
 
+/** The element the server inlines a landing page's first API answers in (webapp/boot.py). */
+const BOOT_ID = 'livehub-boot'
+let boot: Record<string, unknown> | null = null
+
+/**
+ * The inlined answer to `GET key` (path + query, as built below), once: a later read of
+ * the same URL goes to the network, so refreshes see fresh data.
+ */
+function takeBoot(key: string): unknown {
+  if (boot === null) {
+    try {
+      boot = JSON.parse(document.getElementById(BOOT_ID)?.textContent || '{}') as Record<string, unknown>
+    } catch {
+      boot = {}
+    }
+  }
+  if (!(key in boot)) return undefined
+  const answer = boot[key]
+  delete boot[key]
+  return answer
+}
+
 interface RequestOptions {
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   body?: unknown
@@ -35,6 +57,10 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
   for (const [key, value] of Object.entries(options.params ?? {})) {
     if (value === undefined || value === '') continue
     for (const item of Array.isArray(value) ? value : [value]) url.searchParams.append(key, item)
+  }
+  if (method === 'GET') {
+    const booted = takeBoot(url.pathname + url.search)
+    if (booted !== undefined) return booted as T
   }
   const headers: Record<string, string> = { Accept: 'application/json' }
   if (method !== 'GET') headers['X-CSRFToken'] = csrfToken()

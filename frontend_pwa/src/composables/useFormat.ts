@@ -9,6 +9,10 @@ export function useFormat() {
   function date(iso: string): string {
     return new Intl.DateTimeFormat(locale.value, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso))
   }
+  /** A time of day to the second (a breaker's next probe is seconds away). */
+  function time(iso: string): string {
+    return new Intl.DateTimeFormat(locale.value, { timeStyle: 'medium' }).format(new Date(iso))
+  }
   function name(item: { name_en: string; name_zh: string }): string {
     return locale.value === 'zh-CN' ? item.name_zh || item.name_en : item.name_en || item.name_zh
   }
@@ -18,5 +22,5 @@ export function useFormat() {
     const keys = Object.keys(attributes).filter((k) => !k.endsWith('_zh'))
     return keys.map((k) => (zh && attributes[`${k}_zh`]) || attributes[k]).join(' / ') || fallback
   }
-  return { money, date, name, variantLabel }
+  return { money, date, time, name, variantLabel }
 }

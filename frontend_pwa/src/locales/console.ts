@@ -32,6 +32,8 @@ const en = {
     onHand: 'On hand', allocated: 'Allocated', reserved: 'Reserved', free: 'Free', adjustSku: 'Adjust {sku}', adjustTitle: 'Adjust {sku} at {store}', delta: 'Change (+/−)', deltaHelp: 'Positive adds units, negative removes them.', reasonLabel: 'Reason', note: 'Note', adjust: 'Save adjustment', adjusted: '{sku}: {n} on hand now.', movements: 'Recent movements',
     reason: { count: 'Stock count correction', damaged: 'Damaged', found: 'Found', lost: 'Lost or stolen', other: 'Other' },
     syncTitle: 'Sales-channel sync', adminOnly: 'This page is for merchant admins.', state: 'State', healthy: 'Healthy', attention: 'Needs attention', disabled: 'Disabled', lastSuccess: 'Last success', never: 'never', lag: 'Lag', seconds: '{n} s', queue: 'Queue', errorRate: 'Error rate', deadLetters: 'Dead letters',
+    recentErrors: 'Recent errors', breaker: 'Circuit breaker', breakerClosed: 'Closed: calls flow', breakerOpen: 'Open: calls paused', breakerHalfOpen: 'Half-open: one probe call',
+    nextProbe: 'next probe at {at}', probeUntil: 'probe until {at}', failuresInRow: 'no failures in a row | 1 failure in a row | {n} failures in a row',
     retry: 'Retry {channel}', requeued: '{n} dead letters requeued for {channel}.', reconcile: 'Reconcile {channel}', reconciled: '{channel} reconciled.',
   },
 }
@@ -65,6 +67,8 @@ const zhCN = {
     onHand: '在库', allocated: '已分配', reserved: '已预留', free: '可用', adjustSku: '调整 {sku}', adjustTitle: '调整 {store} 的 {sku}', delta: '变动（+/−）', deltaHelp: '正数为增加，负数为减少。', reasonLabel: '原因', note: '备注', adjust: '保存调整', adjusted: '{sku}：现在在库 {n}。', movements: '最近变动',
     reason: { count: '盘点更正', damaged: '损坏', found: '盘盈', lost: '丢失或被盗', other: '其他' },
     syncTitle: '销售渠道同步', adminOnly: '此页面仅供商户管理员使用。', state: '状态', healthy: '正常', attention: '需要处理', disabled: '已停用', lastSuccess: '上次成功', never: '从未', lag: '延迟', seconds: '{n} 秒', queue: '队列', errorRate: '错误率', deadLetters: '死信',
+    recentErrors: '近期错误率', breaker: '熔断器', breakerClosed: '关闭：正常调用', breakerOpen: '打开：暂停调用', breakerHalfOpen: '半开：试探调用一次',
+    nextProbe: '下次试探 {at}', probeUntil: '试探截止 {at}', failuresInRow: '无连续失败 | 连续失败 1 次 | 连续失败 {n} 次',
     retry: '重试 {channel}', requeued: '{channel} 已重新排队 {n} 条死信。', reconcile: '对账 {channel}', reconciled: '{channel} 已对账。',
   },
 }

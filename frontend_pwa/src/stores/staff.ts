@@ -21,10 +21,20 @@ export interface SyncHealth {
   queue_depth: number
   order_pushes_pending: number
   error_rate: number
+  /** platform-failed share of the last ~10 calls (weighted): what trips the breaker */
+  recent_error_rate: number
   throttled_calls: number
   dead_letters: number
   last_reconcile_at: string | null
+  /** the connection's circuit breaker (channels_sync/services/breaker.py) */
+  breaker_state: BreakerState
+  breaker_failures: number
+  breaker_opened_at: string | null
+  /** open: the next probe; half-open: the probe's deadline */
+  breaker_retry_at: string | null
 }
+
+export type BreakerState = 'closed' | 'open' | 'half_open'
 
 export const useStaffStore = defineStore('staff', {
   state: () => ({
