@@ -27,5 +27,6 @@ app.conf.beat_schedule = {
     "live-flush-comments": {"task": "live.comments_flush", "schedule": 5.0},
     "video-recover-orphans": {"task": "live_video.sessions_recover_orphans", "schedule": 15.0},
     "video-prune-media": {"task": "live_video.media_prune", "schedule": 3600.0},
-    "push-show-reminders": {"task": "webapp.push_show_reminders_due", "schedule": 10.0},
+    # a safety net: going live pushes at once through the show.status_changed outbox message
+    "push-show-reminders": {"task": "webapp.push_show_reminders_due", "schedule": 60.0},
 }

@@ -13,6 +13,7 @@ from hub.kernel.audit import audit_record
 from hub.kernel.effects import after_commit
 from hub.kernel.errors import InvalidTransition
 from hub.kernel.ids import opaque_token
+from hub.kernel.outbox import outbox_publish
 from hub.kernel.roles import Role, user_has_role
 from hub.kernel.states import require_transition
 from live import events, locks
@@ -120,6 +121,7 @@ def transition_show(*, show: Show, target: str, actor: User) -> Show:
         show = locks.lock_show(show.pk)
         require_transition(SHOW_TRANSITIONS, aggregate="show", current=show.status, target=target)
         now = timezone.now()
+        previous = show.status
         show.status = target
         if target == ShowStatus.LIVE:
             show.started_at = now
@@ -137,6 +139,10 @@ def transition_show(*, show: Show, target: str, actor: User) -> Show:
             aggregate_id=show.code,
             actor_id=actor.pk,
             payload={},
+        )
+        # for the rest of the system ("your show is live" pushes), delivered at least once
+        outbox_publish(
+            topic="show.status_changed", payload={"show": show.code, "from": previous, "to": target}
         )
         code = show.code
         after_commit(lambda: events.broadcast(code, events.event("room.status", status=target)))

@@ -233,6 +233,38 @@ def test_a_reminded_show_pushes_once_when_it_goes_live(
     assert response.status_code == 400
 
 
+@pytest.mark.django_db
+def test_going_live_pushes_the_reminders_through_the_outbox_without_the_sweep(
+    push_service: PushServiceSimulator, shopper: User, other_shopper: User
+) -> None:
+    host = User.objects.create_user("host", password="host")
+    host.groups.add(Group.objects.get_or_create(name=Role.HOST.value)[0])
+    channel = SalesChannel.objects.create(code="live", name="Live", kind="live", currency="CNY")
+    friday, saturday = (
+        show_create(host=host, title=title, sales_channel=channel,
+                    scheduled_at=timezone.now() + timedelta(hours=1))
+        for title in ("Friday drop", "Saturday drop")
+    )  # fmt: skip
+    for user, show in ((shopper, friday), (other_shopper, saturday)):
+        client = _client(user)
+        assert (
+            _subscribe(client, push_service.subscribe(application_server_key())).status_code == 201
+        )
+        client.post(
+            "/api/pwa/push/reminders/", {"show": show.code}, content_type="application/json"
+        )
+    transition_show(show=friday, target="live", actor=host)
+    outbox_relay()  # the show.status_changed message
+    assert [(n.user_id, n.key) for n in PushNotice.objects.all()] == [
+        (shopper.pk, f"show-live:{friday.code}")
+    ]
+    assert ShowReminder.objects.get(show=saturday).notified_at is None
+    assert push_show_reminders_due() == 0  # nothing left for the safety-net sweep
+    transition_show(show=friday, target="ended", actor=host)
+    outbox_relay()
+    assert PushNotice.objects.count() == 1  # ending pushes nothing
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_carries_ready_for_pickup_to_the_push_service(
     push_service: PushServiceSimulator,

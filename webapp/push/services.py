@@ -154,13 +154,18 @@ def push_order_ready(*, order_number: str) -> PushNotice | None:
     )
 
 
-def push_show_reminders_due(*, limit: int = 500) -> int:
-    """Tell everyone who asked that their show is live now (beat; once per reminder)."""
-    due = list(
-        ShowReminder.objects.filter(notified_at__isnull=True, show__status=ShowStatus.LIVE)
-        .select_related("show")
-        .order_by("id")[:limit]
+def push_show_reminders_due(*, show_code: str | None = None, limit: int = 500) -> int:
+    """Tell everyone who asked that their show is live now, once per reminder.
+
+    Called for one show when it goes live (the ``show.status_changed`` outbox message) and
+    for every live show by a beat sweep that catches what a lost message would miss.
+    """
+    due_reminders = ShowReminder.objects.filter(
+        notified_at__isnull=True, show__status=ShowStatus.LIVE
     )
+    if show_code is not None:
+        due_reminders = due_reminders.filter(show__code=show_code)
+    due = list(due_reminders.select_related("show").order_by("id")[:limit])
     for reminder in due:
         with transaction.atomic():
             marked = ShowReminder.objects.filter(pk=reminder.pk, notified_at__isnull=True).update(
