@@ -10,8 +10,16 @@ from hub.kernel.models import AuditEvent, OutboxMessage
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["seq", "kind", "aggregate_type", "aggregate_id", "actor_id", "created_at"]
-    list_filter = ["aggregate_type", "kind"]
+    list_display = [
+        "chain",
+        "seq",
+        "kind",
+        "aggregate_type",
+        "aggregate_id",
+        "actor_id",
+        "created_at",
+    ]
+    list_filter = ["aggregate_type", "kind", "chain"]
     search_fields = ["aggregate_id"]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

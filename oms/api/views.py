@@ -470,8 +470,7 @@ class AuditVerify(APIView):
                 "checked": report.checked,
                 "chains": report.chains,
                 "breaks": [
-                    {"chain": b.chain, "seq": b.seq, "reason": b.reason}
-                    for b in report.breaks[:50]
+                    {"chain": b.chain, "seq": b.seq, "reason": b.reason} for b in report.breaks[:50]
                 ],
             }
         )

@@ -130,7 +130,7 @@ def test_one_hold_costs_a_fixed_few_statements_and_never_looks_at_expired_holds(
     assert len(two_lines.captured_queries) <= TWO_LINE_HOLD_QUERIES
     assert _expiry_lookups(one_line.captured_queries + two_lines.captured_queries) == []
     # one audit entry per hold, listing its lines; one ledger row per line
-    entries = list(AuditEvent.objects.filter(kind__startswith="hold.").order_by("seq"))
+    entries = list(AuditEvent.objects.filter(kind__startswith="hold.").order_by("id"))
     assert [e.kind for e in entries] == ["hold.created", "hold.created"]
     assert entries[1].payload["lines"] == [[tee.pk, warehouse.pk, 1], [mug.pk, warehouse.pk, 2]]
     assert not AuditEvent.objects.filter(kind="stock.reserve").exists()
