@@ -8,7 +8,13 @@ until the marketplace shows a quantity at or below the one that sale left.
 Baseline, same run: push each change as it happens (one call per change per
 marketplace, no coalescing, no client-side rate gate; a 429 drops the update).
 
-    python bench/channel_sync.py [--quick] [--sales N] [--skus N] [--database-url URL]
+    python bench/channel_sync.py [--quick] [--sales N] [--skus N] [--rate N]
+        [--database-url URL]
+
+Sales come at ``--rate`` per second (default 100; 0 = as fast as the sellers can), so
+the propagation figures are for a known offered load: everything here shares one
+process (sellers, workers, simulators), and faster sellers would take the CPU the
+workers need.
 
 Workers are threads in this process calling the Celery task bodies directly: the
 broker hop of a real deployment is not measured. The last line printed is JSON.
@@ -169,7 +175,7 @@ def sale_plan(sales: int, skus: int) -> list[int]:
     return [rng.randrange(skus) for _ in range(sales)]
 
 
-def run_livehub(sales: int, skus: int, sellers: int) -> dict[str, Any]:
+def run_livehub(sales: int, skus: int, sellers: int, rate: float) -> dict[str, Any]:
     from django.db import connection as db
 
     from channels_sync.services.stock_push import stock_push_due
@@ -217,9 +223,12 @@ def run_livehub(sales: int, skus: int, sellers: int) -> dict[str, Any]:
     for t in workers:
         t.start()
 
-    def seller(chunk: list[int]) -> None:
+    def seller(chunk: list[int], offset: int) -> None:
         try:
-            for index in chunk:
+            for k, index in enumerate(chunk):
+                if rate:  # this seller's sales are every sellers/rate seconds
+                    due = started + (k * sellers + offset) / rate
+                    time.sleep(max(0.0, due - time.monotonic()))
                 variant = variants[index]
                 sell(location, variant)
                 with lock:
@@ -229,7 +238,7 @@ def run_livehub(sales: int, skus: int, sellers: int) -> dict[str, Any]:
 
     chunks = [plan[i::sellers] for i in range(sellers)]
     started = time.monotonic()
-    threads = [threading.Thread(target=seller, args=(c,)) for c in chunks]
+    threads = [threading.Thread(target=seller, args=(c, i)) for i, c in enumerate(chunks)]
     for t in threads:
         t.start()
     for t in threads:
@@ -365,6 +374,7 @@ def main() -> None:
     parser.add_argument("--sales", type=int, help="default 1000 (--quick: 250)")
     parser.add_argument("--skus", type=int, help="default 100 (--quick: 25)")
     parser.add_argument("--sellers", type=int, default=4)
+    parser.add_argument("--rate", type=float, default=100.0, help="sales/s (0: unpaced)")
     parser.add_argument(
         "--database-url",
         default=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -374,7 +384,7 @@ def main() -> None:
     options.sales = options.sales or (250 if options.quick else 1000)
     options.skus = options.skus or (25 if options.quick else 100)
     setup_django(options.database_url)
-    live = run_livehub(options.sales, options.skus, options.sellers)
+    live = run_livehub(options.sales, options.skus, options.sellers, options.rate)
     base = run_baseline(options.sales, options.skus)
     lat = live["latencies"]
     print(
@@ -391,6 +401,7 @@ def main() -> None:
         json.dumps(
             {
                 "changes": options.sales,
+                "sales_per_s": round(options.sales / live["sales_s"], 1),
                 "api_calls": live["calls"],
                 "p50_s": round(pct(lat, 0.5), 3),
                 "p95_s": round(pct(lat, 0.95), 3),
