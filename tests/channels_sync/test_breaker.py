@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.utils import timezone
 
 from channels_sync.models import (
@@ -32,8 +31,8 @@ from hub.kernel.outbox import outbox_relay
 from hub.kernel.states import require_transition
 from oms.models import Location, Order, ProductVariant
 from oms.services.fulfilment import fulfilment_pack, fulfilment_ship, fulfilment_start_picking
-from oms.services.stock import StockDelta, stock_move
 from tests.channels_sync.conftest import Marketplaces
+from tests.channels_sync.sales import pos_sale
 
 Stock = Callable[[ProductVariant, Location, int], None]
 
@@ -46,18 +45,6 @@ def _cool_down_over(connection: Connection) -> None:
     Connection.objects.filter(pk=connection.pk).update(
         breaker_retry_at=timezone.now() - timedelta(seconds=1)
     )
-
-
-def _sell(variant: ProductVariant, location: Location, units: int = 1) -> None:
-    with transaction.atomic():
-        assert stock_move(
-            variant_id=variant.pk,
-            location_id=location.pk,
-            delta=StockDelta(on_hand=-units),
-            kind="ship",
-            reference="pos:test",
-            reason="POS sale",
-        )
 
 
 def _state(connection: Connection) -> Connection:
@@ -251,8 +238,8 @@ def test_outage_and_recovery_loses_nothing_and_ends_exact_everywhere(
     port = shop.server.server_address[1]
     shop.stop()  # refused from now on
     woo.outage = True  # 503 from now on
-    _sell(tee, warehouse, 3)
-    _sell(mug, warehouse, 2)
+    pos_sale(tee, warehouse, 3)
+    pos_sale(mug, warehouse, 2)
     down = (marketplaces.shopify, marketplaces.woo)
     assert pump(lambda: all(_state(c).breaker_state != "closed" for c in down), 15)
     # Taobao is unaffected and already exact.
@@ -261,7 +248,7 @@ def test_outage_and_recovery_loses_nothing_and_ends_exact_everywhere(
         lambda: quantities(marketplaces.taobao_sim, marketplaces.taobao) == taobao_expected, 10
     )
     woo_calls = woo.calls
-    _sell(tee, warehouse, 1)  # changes keep coming while two marketplaces are down
+    pos_sale(tee, warehouse, 1)  # changes keep coming while two marketplaces are down
     pump(lambda: False, 1.0)
     assert woo.calls - woo_calls <= 3  # only probes (cool-down 0.3 s, doubling)
     for connection in down:

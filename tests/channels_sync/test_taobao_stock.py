@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from django.db import connection as db_connection
-from django.db import transaction
 from django.utils import timezone
 
 from channels_sync.connectors.base import ConnectorConfig, QuantityUpdate
@@ -34,7 +33,7 @@ from channels_sync.simulators.taobao import TaobaoSimulator
 from hub.kernel.outbox import outbox_relay
 from oms.models import Location, ProductVariant, SalesChannel
 from oms.selectors import available_to_promise
-from oms.services.stock import StockDelta, stock_move
+from tests.channels_sync.sales import pos_sale
 
 Stock = Callable[[ProductVariant, Location, int], None]
 CREDENTIALS = {
@@ -74,18 +73,6 @@ def _error(answer: dict[str, Any]) -> dict[str, Any]:
 
 def _make_due() -> None:
     PendingStockPush.objects.update(due_at=timezone.now() - timedelta(seconds=1))
-
-
-def _sell(variant: ProductVariant, location: Location, units: int = 1) -> None:
-    with transaction.atomic():
-        assert stock_move(
-            variant_id=variant.pk,
-            location_id=location.pk,
-            delta=StockDelta(on_hand=-units),
-            kind="ship",
-            reference="pos:test",
-            reason="POS sale",
-        )
 
 
 # ---- fixtures ---------------------------------------------------------------------------
@@ -507,7 +494,7 @@ def test_pusher_retries_a_failed_batch_then_ends_exact(
     assert not DeadLetter.objects.exists()
 
     shop.sim.outage = False
-    _sell(skus[0], warehouse, 2)  # a change while it was failing
+    pos_sale(skus[0], warehouse, 2)  # a change while it was failing
     outbox_relay()
     _make_due()
     calls = shop.sim.calls
@@ -548,7 +535,7 @@ def test_sales_during_batched_pushes_end_exact(
     def sell(offset: int) -> None:
         try:
             for n in range(12):
-                _sell(shop.variants[(offset + 7 * n) % len(shop.variants)], warehouse)
+                pos_sale(shop.variants[(offset + 7 * n) % len(shop.variants)], warehouse)
                 time.sleep(0.01)
         except BaseException as exc:  # reported below
             errors.append(exc)

@@ -47,9 +47,9 @@ from live.video import transport
 from live.video.errors import MediaWorkerUnavailable
 from live.video.models import PublisherSession
 from oms.models import Location, ProductVariant, SalesChannel, StockLevel, StockMovement
-from oms.services.fulfilment import fulfilment_pack, fulfilment_ship, fulfilment_start_picking
-from oms.services.orders import OrderLineInput, order_create
+from oms.services.orders import OrderLineInput
 from oms.services.returns import return_request
+from tests.oms.orders import shipped_order
 from tests.webapp.browser import CHROMIUM_FLAGS, FAKE_MEDIA_FLAGS, TIMEOUT_MS, axe, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -407,22 +407,6 @@ def test_a_host_sees_only_their_own_shows(live_shop: SalesChannel, shopper: User
 # ---- store staff console -------------------------------------------------------------------
 
 
-def _shipped(web: SalesChannel, sku: str, quantity: int) -> Any:
-    order = order_create(
-        sales_channel=web,
-        lines=[OrderLineInput(sku, quantity)],
-        fulfilment_method="ship",
-        shipping_address={"city": "SH"},
-        paid=True,
-    )
-    for fulfilment in order.fulfilments.all():
-        fulfilment_start_picking(fulfilment=fulfilment, actor=None)
-        fulfilment_pack(fulfilment=fulfilment, actor=None)
-        fulfilment_ship(fulfilment=fulfilment, carrier="SF", tracking_number="T1", actor=None)
-    order.refresh_from_db()
-    return order
-
-
 def test_staff_receive_a_return_restock_adjust_stock_and_admins_retry_sync(
     browser: Any,
     live_server: LiveServer,
@@ -443,7 +427,7 @@ def test_staff_receive_a_return_restock_adjust_stock_and_admins_retry_sync(
     violations: list[dict[str, Any]] = []
     stock(tee, warehouse, 2)
     stock(mug, store_jingan, 6)
-    order = _shipped(web, "TEE-RED-M", 2)
+    order = shipped_order(web, [OrderLineInput("TEE-RED-M", 2)])
     rma = return_request(
         order=order, quantities={order.lines.get().pk: 2}, reason="too small", actor=None
     )
