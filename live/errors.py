@@ -45,3 +45,10 @@ class BuyerLimitReached(Conflict):
 
 class CouponGone(Conflict):
     code = "coupon_gone"
+
+
+class GateUnavailable(DomainError):
+    """The quota gate (Redis) did not answer; a retry with the same key is safe."""
+
+    code = "try_again"
+    http_status = 503

@@ -137,8 +137,8 @@ class TakePipeline:
     not a transaction, so one failing call fails only its own buy.
     """
 
-    def __init__(self) -> None:
-        self.client = redis.asyncio.Redis.from_url(settings.REDIS_URL, decode_responses=True)
+    def __init__(self, url: str = "") -> None:
+        self.client = redis.asyncio.Redis.from_url(url or settings.REDIS_URL, decode_responses=True)
         self.waiting: list[tuple[list[str], list[Any], asyncio.Future[Any]]] = []
         self.sender: asyncio.Task[None] | None = None
         self.sha = ""

@@ -21,19 +21,28 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from hub.kernel.audit import audit_record
 from hub.kernel.effects import after_commit
 from hub.kernel.errors import InvalidTransition
 from hub.kernel.states import require_transition
 from live import events, locks, quota
-from live.errors import BuyerLimitReached, DropNotOpen, InvalidMessage, NotAllowed, SoldOut
+from live.errors import (
+    BuyerLimitReached,
+    DropNotOpen,
+    GateUnavailable,
+    InvalidMessage,
+    NotAllowed,
+    SoldOut,
+)
 from live.models import Drop, DropClaim, LineupItem, Show, WaitlistEntry
 from live.selectors import can_host
 from live.services.replay import replay_mark
@@ -354,11 +363,16 @@ async def drop_buy_async(
     round trip of its own, so a burst of buys costs a few Redis round trips in all.
     """
     _check_buy(drop=drop, variant=variant, quantity=quantity, key=key)
-    took = await quota.take_async(**_take_request(drop, buyer, variant, quantity, key))
+    try:
+        took = await quota.take_async(**_take_request(drop, buyer, variant, quantity, key))
+    except RedisError:
+        # taken or not, the same key replays the outcome once Redis answers again
+        logger.warning("drop quota gate unavailable", extra={"drop": drop.pk}, exc_info=True)
+        raise GateUnavailable("the sale did not answer; tap buy again") from None
     fresh = _taken(took, drop=drop, variant=variant, quantity=quantity)
     if fresh is not None:
         return fresh
-    return await sync_to_async(_replayed, thread_sensitive=False)(
+    return await database_sync_to_async(_replayed)(
         took, drop=drop, buyer=buyer, variant=variant, key=key
     )
 

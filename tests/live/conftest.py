@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 
 import pytest
+import pytest_asyncio
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.db import connections
 from django.utils import timezone
 
 from hub.kernel.roles import Role
@@ -15,6 +18,14 @@ from live import quota
 from live.models import LineupItem, Show
 from live.services.shows import lineup_add, show_create, transition_show
 from oms.models import Location, Merchant, Product, ProductVariant, SalesChannel
+
+
+@pytest_asyncio.fixture
+async def thread_connections_closed() -> AsyncIterator[None]:
+    """Async tests reach the database from asgiref's threads: close those connections, so
+    the test database can be dropped."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture(autouse=True)

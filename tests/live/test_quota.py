@@ -9,9 +9,12 @@ import asyncio
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from live import quota
+from live.errors import GateUnavailable
+from live.services.drops import drop_buy_async, drop_open
 
 pytestmark = [
     pytest.mark.skipif(not settings.REDIS_URL, reason="the quota gate needs Redis"),
@@ -73,3 +76,22 @@ async def test_takes_survive_redis_forgetting_its_scripts() -> None:
 async def test_a_closed_gate_answers_closed() -> None:
     quota.close_gate(drop_id=DROP)
     assert (await _take(1)).outcome == "closed"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("thread_connections_closed")
+async def test_a_buy_while_redis_is_away_asks_to_try_again_and_the_retry_takes_once(
+    show, item, host, shopper, hoodie_xl, warehouse, stock
+) -> None:
+    await sync_to_async(stock)(hoodie_xl, warehouse, 10)
+    drop = await sync_to_async(drop_open)(show=show, item=item, actor=host, quota_units=3)
+    loop = asyncio.get_running_loop()
+    quota._pipelines[loop] = quota.TakePipeline("redis://127.0.0.1:1/0")  # nothing listens
+    tap = {"drop": drop, "buyer": shopper, "variant": hoodie_xl, "quantity": 1, "key": "t1"}
+    with pytest.raises(GateUnavailable):
+        await drop_buy_async(**tap)
+    assert quota.left(drop_id=drop.pk) == 3
+    del quota._pipelines[loop]  # Redis is back
+    first, again = await drop_buy_async(**tap), await drop_buy_async(**tap)
+    assert (first.replayed, first.left, again.replayed) == (False, 2, True)
+    assert quota.left(drop_id=drop.pk) == 2

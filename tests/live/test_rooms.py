@@ -6,13 +6,11 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from asgiref.sync import sync_to_async
-from django.db import connections
 
 from live import events
 from live.rooms import (
@@ -69,12 +67,6 @@ class Socket:
 def comment(cid: str, author_id: int, role: str = "viewer", at: float = 0.0) -> dict[str, Any]:
     return dict(events.comment_event(cid=cid, author_id=author_id, author=f"u{author_id}",
                                      role=role, text=cid, at=at or time.time()))  # fmt: skip
-
-
-@pytest_asyncio.fixture
-async def thread_connections_closed() -> AsyncIterator[None]:
-    yield
-    await sync_to_async(connections.close_all)()
 
 
 @pytest.mark.asyncio
