@@ -19,11 +19,13 @@ the client fetches as usual.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
+from pathlib import Path
 from typing import Any
 
 from django.http import HttpRequest, QueryDict
@@ -119,8 +121,19 @@ def api_get(request: HttpRequest, url: str) -> Any | None:
 
 
 def _vite_manifest() -> Json:
+    """The build's manifest, read again only when a new build replaced it."""
+    path = dist_dir() / VITE_MANIFEST
     try:
-        data: Json = json.loads((dist_dir() / VITE_MANIFEST).read_text())
+        stamp = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return {}
+    return _manifest_at(str(path), stamp)
+
+
+@functools.lru_cache(maxsize=4)
+def _manifest_at(path: str, stamp: int) -> Json:
+    try:
+        data: Json = json.loads(Path(path).read_text())
     except (FileNotFoundError, ValueError):
         return {}
     return data

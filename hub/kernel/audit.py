@@ -87,19 +87,17 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def content_hash(
+def _entry_fields(
     *,
-    chain: int,
     kind: str,
     aggregate_type: str,
     aggregate_id: str,
     actor_id: int | None,
     payload: dict[str, Any],
     created_at: datetime,
-) -> str:
-    """sha256 of an entry's content, fixed when it is written."""
-    body = {
-        "chain": chain,
+) -> dict[str, Any]:
+    """What every entry's hash covers, whatever the formula."""
+    return {
         "kind": kind,
         "aggregate_type": aggregate_type,
         "aggregate_id": aggregate_id,
@@ -107,7 +105,15 @@ def content_hash(
         "payload": payload,
         "created_at": _iso(created_at),
     }
+
+
+def _digest(body: dict[str, Any]) -> str:
     return hashlib.sha256(_canonical(body)).hexdigest()
+
+
+def content_hash(*, chain: int, **fields: Any) -> str:
+    """sha256 of an entry's content, fixed when it is written."""
+    return _digest({"chain": chain, **_entry_fields(**fields)})
 
 
 def link_hash(*, chain: int, seq: int, prev_hash: str, content_hash: str) -> str:
@@ -116,29 +122,9 @@ def link_hash(*, chain: int, seq: int, prev_hash: str, content_hash: str) -> str
     return hashlib.sha256(f"{chain}:{seq}:{prev_hash}:{content_hash}".encode()).hexdigest()
 
 
-def legacy_hash(
-    *,
-    seq: int,
-    prev_hash: str,
-    kind: str,
-    aggregate_type: str,
-    aggregate_id: str,
-    actor_id: int | None,
-    payload: dict[str, Any],
-    created_at: datetime,
-) -> str:
+def legacy_hash(*, seq: int, prev_hash: str, **fields: Any) -> str:
     """The hash of an entry written before the log was sharded (all of them chain 0)."""
-    body = {
-        "seq": seq,
-        "prev_hash": prev_hash,
-        "kind": kind,
-        "aggregate_type": aggregate_type,
-        "aggregate_id": aggregate_id,
-        "actor_id": actor_id,
-        "payload": payload,
-        "created_at": _iso(created_at),
-    }
-    return hashlib.sha256(_canonical(body)).hexdigest()
+    return _digest({"seq": seq, "prev_hash": prev_hash, **_entry_fields(**fields)})
 
 
 def _seals_at_commit() -> bool:
