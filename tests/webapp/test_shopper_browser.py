@@ -1,7 +1,8 @@
 """The catalogue's pages of 16 cards and the live room's page view, in headless Chromium.
 
 The home page's first 16 cards come inlined in the app shell (webapp.boot), "Show more"
-fetches the next 16 each time until the catalogue is shown whole; opening a live room
+fetches the next 16 each time until the catalogue is shown whole; a shopper who orders
+before the product page's stock figure arrives gets the quantity they typed; opening a live room
 records one page view (``POST /api/social/views``) and shows the room's snapshot from its
 WebSocket, and opening it again within the dedup window counts nothing more. The
 catalogue runs on pytest-django's live server, the live room on Daphne (HTTP and
@@ -22,9 +23,9 @@ from pytest_django.live_server_helper import LiveServer
 
 from hub.kernel.roles import Role
 from live.services.shows import show_create
-from oms.models import ProductVariant, SalesChannel
+from oms.models import Location, Order, ProductVariant, SalesChannel
 from social.models import AnalyticsEvent
-from tests.webapp.browser import SHOPPER_UA, TIMEOUT_MS, axe
+from tests.webapp.browser import SHOPPER_UA, TIMEOUT_MS, axe, sign_in
 from tests.webapp.test_e2e_live import daphne, e2e_settings  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -78,6 +79,50 @@ def test_show_more_loads_the_next_16_cards_until_the_catalogue_is_whole(
     violations += axe(page, "home-40-cards")
     context.close()
     assert violations == [], json.dumps(violations, indent=1)
+
+
+def test_an_order_placed_before_the_stock_figure_arrives_keeps_its_quantity(
+    browser: Any,
+    live_server: LiveServer,
+    web: SalesChannel,
+    store_jingan: Location,
+    tee: ProductVariant,
+    stock: Callable[[ProductVariant, Location, int], None],
+    shopper: User,
+) -> None:
+    """The stock figure bounds the quantity field once known, never before: a field
+    capped at 1 while the figure loads silently blocked an order of 2 (a CI flake)."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    base = live_server.url
+    stock(tee, store_jingan, 5)
+    context = browser.new_context(
+        locale="en-US", viewport={"width": 390, "height": 844}, service_workers="block"
+    )
+    page = context.new_page()
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    page.route("**/api/sales-channels/web/availability/**", hold)
+    slug = tee.product.slug
+    sign_in(page, base, "shopper", next_path=f"/p/{slug}")
+    expect(page).to_have_url(f"{base}/p/{slug}")
+    expect(page.get_by_test_id("place-order")).to_have_text("Place order")
+    assert held, "the stock figure is still on its way"
+    expect(page.get_by_test_id("availability")).to_have_text("")
+    page.get_by_label("Quantity").fill("2")
+    page.get_by_label("Pick up at").select_option("jingan")
+    page.get_by_test_id("place-order").click()
+    expect(page.get_by_test_id("order-status")).to_have_text("Pending payment")
+    order = Order.objects.get()
+    assert [(line.sku, line.quantity) for line in order.lines.all()] == [("TEE-RED-M", 2)]
+    assert order.pickup_location == store_jingan
+    for route in held:
+        route.continue_()
+    context.close()
 
 
 def _show_code() -> str:
