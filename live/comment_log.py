@@ -35,6 +35,7 @@ import redis
 import redis.asyncio as aioredis
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from live.errors import RateLimited
 from live.services.comments import (
@@ -92,8 +93,8 @@ return {'ok', redis.call('XADD', KEYS[3], '*', unpack(fields))}
 def _refuse(kind: str, wait_ms: float) -> RateLimited:
     retry_after = round(wait_ms / 1000, 1)
     if kind == "slow":
-        return RateLimited("slow mode is on", retry_after=retry_after)
-    return RateLimited("you are commenting too fast", retry_after=retry_after)
+        return RateLimited(_("slow mode is on"), retry_after=retry_after)
+    return RateLimited(_("you are commenting too fast"), retry_after=retry_after)
 
 
 class CommentLog(Protocol):

@@ -16,8 +16,12 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth.models import User
+from django.utils import translation
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
-from hub.kernel.errors import DomainError
+from hub.kernel.errors import DomainError, message_text
+from hub.kernel.i18n import language_from_scope
 from hub.kernel.ids import opaque_token
 from live import events, quota
 from live.comment_log import comment_log
@@ -63,14 +67,18 @@ class TokenBucket:
 def _str(message: dict[str, Any], name: str, *, limit: int = 100) -> str:
     value = message.get(name)
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise InvalidMessage(f"'{name}' must be a string of 1-{limit} characters")
+        raise InvalidMessage(
+            format_lazy(
+                _("'{name}' must be a string of 1-{limit} characters"), name=name, limit=limit
+            )
+        )
     return value.strip()
 
 
 def _int(message: dict[str, Any], name: str, default: int | None = None) -> int:
     value = message.get(name, default)
     if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidMessage(f"'{name}' must be an integer")
+        raise InvalidMessage(format_lazy(_("'{name}' must be an integer"), name=name))
     return value
 
 
@@ -104,6 +112,7 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         user = self.scope.get("user")
         self.user: User | None = user if isinstance(user, User) and user.is_authenticated else None
         self.user_id = self.user.pk if self.user else None
+        self.language = language_from_scope(self.scope)  #: of the error frames' messages
         show = await database_sync_to_async(show_by_code)(code)
         if show is None:
             await self.close(code=CLOSE_NOT_FOUND)
@@ -151,27 +160,35 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         ref: Any = None
         try:
             if text_data is None:
-                raise InvalidMessage("send JSON text frames")
+                raise InvalidMessage(_("send JSON text frames"))
             if len(text_data.encode()) > MAX_MESSAGE_BYTES:
-                raise InvalidMessage(f"a message has at most {MAX_MESSAGE_BYTES} bytes")
+                raise InvalidMessage(
+                    format_lazy(
+                        _("a message has at most {max_bytes} bytes"), max_bytes=MAX_MESSAGE_BYTES
+                    )
+                )
             try:
                 message = json.loads(text_data)
             except ValueError:
-                raise InvalidMessage("malformed JSON") from None
+                raise InvalidMessage(_("malformed JSON")) from None
             if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-                raise InvalidMessage("a message is an object with a string 'type'")
+                raise InvalidMessage(_("a message is an object with a string 'type'"))
             ref = message.get("ref")
             if not self.bucket.take():
-                raise RateLimited("too many messages; slow down")
+                raise RateLimited(_("too many messages; slow down"))
             handler = self.HANDLERS.get(message["type"])
             if handler is None:
-                raise InvalidMessage(f"unknown message type {message['type']!r}")
+                raise InvalidMessage(
+                    format_lazy(_("unknown message type {type!r}"), type=message["type"])
+                )
             await handler(self, message)
         except DomainError as error:
             await self._error(error, ref)
 
     async def _error(self, error: DomainError, ref: Any) -> None:
-        frame: dict[str, Any] = {"type": "error", "code": error.code, "message": error.message}
+        with translation.override(self.language):
+            message = message_text(error)
+        frame: dict[str, Any] = {"type": "error", "code": error.code, "message": message}
         if error.details:
             frame["details"] = error.details
         if ref is not None:
@@ -193,13 +210,13 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
 
     def _signed_in(self) -> User:
         if self.user is None:
-            raise SignInRequired("sign in to do this")
+            raise SignInRequired(_("sign in to do this"))
         return self.user
 
     def _staff(self) -> User:
         user = self._signed_in()
         if self.role not in ("host", "moderator"):
-            raise NotAllowed("only the host or a moderator may do this")
+            raise NotAllowed(_("only the host or a moderator may do this"))
         return user
 
     # ---- viewer messages -----------------------------------------------------------------
@@ -256,7 +273,7 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         self._signed_in()
         count = _int(message, "count", 1)
         if not 1 <= count <= MAX_LIKES_PER_MESSAGE:
-            raise InvalidMessage(f"count is 1-{MAX_LIKES_PER_MESSAGE}")
+            raise InvalidMessage(format_lazy(_("count is 1-{max}"), max=MAX_LIKES_PER_MESSAGE))
         assert self.hub is not None
         self.hub.local_likes += count
         self.hub.unsaved_likes += count
@@ -269,10 +286,10 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             )
             found = await database_sync_to_async(drop_for_item)(show, show.pinned_item)
             if found is None:
-                raise InvalidMessage("nothing is on sale; name a 'drop'")
+                raise InvalidMessage(_("nothing is on sale; name a 'drop'"))
             return found
         if not isinstance(drop_id, int) or isinstance(drop_id, bool):
-            raise InvalidMessage("'drop' must be an integer")
+            raise InvalidMessage(_("'drop' must be an integer"))
         assert self.hub is not None
 
         @database_sync_to_async
@@ -286,7 +303,7 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         # the database gate needs the drop's current state; the Redis gate keeps its own
         found = await (self.hub.drops.get(drop_id, load) if quota.enabled() else load())
         if found is None:
-            raise InvalidMessage(f"no drop {drop_id} in this show")
+            raise InvalidMessage(format_lazy(_("no drop {drop_id} in this show"), drop_id=drop_id))
         return found
 
     async def _variant(self, drop: Drop, sku: str) -> ProductVariant:
@@ -299,7 +316,7 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
 
         variant = await self.hub.variants.get((sku, product_id), load)
         if variant is None:
-            raise InvalidMessage(f"{sku} is not sold in this drop")
+            raise InvalidMessage(format_lazy(_("{sku} is not sold in this drop"), sku=sku))
         return variant
 
     async def on_buy(self, message: dict[str, Any]) -> None:
@@ -332,7 +349,9 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             lambda: CouponDrop.objects.filter(pk=coupon_id, show=self.show).first()
         )()
         if coupon is None:
-            raise InvalidMessage(f"no coupon {coupon_id} in this show")
+            raise InvalidMessage(
+                format_lazy(_("no coupon {coupon_id} in this show"), coupon_id=coupon_id)
+            )
         claim = await database_sync_to_async(coupons.coupon_claim)(
             coupon=coupon, user=user, key=_str(message, "key")
         )
@@ -343,7 +362,7 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     async def _host_call(self, message: dict[str, Any], work: Callable[[User], Any]) -> Any:
         user = self._signed_in()
         if self.role != "host":
-            raise NotAllowed("only the show's host may do this")
+            raise NotAllowed(_("only the show's host may do this"))
         result = await database_sync_to_async(work)(user)
         await self._reply(message, "ok", of=message["type"])
         return result
@@ -375,12 +394,14 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         label = _str(message, "item", limit=16).upper()
         duration = message.get("duration")
         if duration is not None and (not isinstance(duration, int) or isinstance(duration, bool)):
-            raise InvalidMessage("'duration' must be an integer number of seconds")
+            raise InvalidMessage(_("'duration' must be an integer number of seconds"))
 
         def work(user: User) -> Drop:
             item = LineupItem.objects.filter(show=self.show, label=label).first()
             if item is None:
-                raise InvalidMessage(f"no line-up item labelled {label}")
+                raise InvalidMessage(
+                    format_lazy(_("no line-up item labelled {label}"), label=label)
+                )
             return drops.drop_open(
                 show=self.show,
                 item=item,
@@ -453,7 +474,7 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     async def on_mod_blocked_words(self, message: dict[str, Any]) -> None:
         words = message.get("words")
         if not isinstance(words, list):
-            raise InvalidMessage("'words' must be a list of strings")
+            raise InvalidMessage(_("'words' must be a list of strings"))
         await self._mod_call(
             message, lambda u: moderation.blocked_words_set(show=self.show, actor=u, words=words)
         )

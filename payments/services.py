@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from hub.kernel.audit import audit_record
 from hub.kernel.effects import after_commit
-from hub.kernel.errors import InvalidTransition
+from hub.kernel.errors import InvalidTransition, message_text
 from hub.kernel.ids import opaque_token
 from hub.kernel.outbox import outbox_publish
 from hub.kernel.states import can_transition, require_transition
@@ -330,7 +330,7 @@ def payment_handle_notification(
         record.error = rejected.message[:300]
         record.save(update_fields=["error", "payment_reference"])
         logger.warning("payment notification rejected", extra={"provider": provider})
-        return gateway.ack(ok=False, message=rejected.message), record
+        return gateway.ack(ok=False, message=message_text(rejected)), record
     record.verified = True
     record.save(update_fields=["verified", "outcome", "payment_reference"])
     return gateway.ack(ok=True), record

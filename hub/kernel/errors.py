@@ -1,12 +1,17 @@
 """The error base every domain error derives from.
 
 The API layer maps ``DomainError`` to a 4xx response with ``code`` and ``message``;
-anything else is a bug and surfaces as a 500.
+anything else is a bug and surfaces as a 500. A message may be lazy (``gettext_lazy``,
+``format_lazy``): it is rendered in the reader's language where it leaves, by
+``message_text`` (the request's language, or a WebSocket's: ``hub.kernel.i18n``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise
 
 
 class DomainError(Exception):
@@ -15,7 +20,7 @@ class DomainError(Exception):
     code: str = "domain_error"
     http_status: int = 400
 
-    def __init__(self, message: str, **details: Any) -> None:
+    def __init__(self, message: _StrOrPromise, **details: Any) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
@@ -57,6 +62,11 @@ class IdempotencyKeyReused(DomainError):
     http_status = 422
 
 
+def message_text(error: DomainError) -> str:
+    """The error's message in the active language (English where it has no translation)."""
+    return str(error.message)
+
+
 def error_body(error: DomainError) -> dict[str, Any]:
     """The JSON shape of every 4xx the API returns."""
-    return {"error": {"code": error.code, "message": error.message, "details": error.details}}
+    return {"error": {"code": error.code, "message": message_text(error), "details": error.details}}

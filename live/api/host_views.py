@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -64,7 +65,7 @@ class HostShowList(APIView):
     def get(self, request: Request) -> Response:
         user = acting_user(request)
         if not user_has_role(user, Role.HOST):
-            raise NotAllowed("only hosts have a host console")
+            raise NotAllowed(_("only hosts have a host console"))
         rows = Show.objects.select_related("host", "sales_channel", "pinned_item").prefetch_related(
             "lineup__product"
         )
@@ -80,7 +81,7 @@ class HostShowDetail(APIView):
     def get(self, request: Request, code: str) -> Response:
         show = get_or_404(Show, "show", code=code)
         if not can_host(acting_user(request), show):
-            raise NotAllowed("only the show's host opens its console")
+            raise NotAllowed(_("only the show's host opens its console"))
         settings = room_settings(show)
         body: dict[str, Any] = dict(HostShowOut(show).data)
         body["muted"] = sorted(settings.muted_until)

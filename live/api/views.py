@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -92,7 +93,7 @@ class Dashboard(APIView):
     def get(self, request: Request, code: str) -> Response:
         show = get_or_404(Show, "show", code=code)
         if not can_host(acting_user(request), show):
-            raise NotAllowed("only the show's host sees its dashboard")
+            raise NotAllowed(_("only the show's host sees its dashboard"))
         viewers = int(cache.get(f"live:viewers:{show.code}") or 0)
         return Response(show_dashboard(show, viewers_now=viewers))
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from live.errors import InvalidMessage, NotAllowed
 from live.models import DropClaim
@@ -28,9 +30,11 @@ def live_order_create(
 ) -> Order:
     """One order per claim: a retry returns the first order."""
     if claim.buyer_id != buyer.pk:
-        raise NotAllowed("this hold belongs to another buyer")
+        raise NotAllowed(_("this hold belongs to another buyer"))
     if claim.status != ClaimStatus.HELD or claim.hold is None:
-        raise InvalidMessage(f"the hold is {claim.status}; it cannot be checked out")
+        raise InvalidMessage(
+            format_lazy(_("the hold is {status}; it cannot be checked out"), status=claim.status)
+        )
     drop = claim.drop
     with transaction.atomic():
         return order_create(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import User
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from live.errors import DropNotOpen, InvalidMessage
 from live.intents import BuyIntent, match_variant, parse_buy_intent
@@ -23,21 +25,25 @@ def comment_buy(
     if intent.label is not None:
         item = LineupItem.objects.filter(show=show, label=intent.label).first()
         if item is None:
-            raise InvalidMessage(f"no product labelled {intent.label} in this show")
+            raise InvalidMessage(
+                format_lazy(_("no product labelled {label} in this show"), label=intent.label)
+            )
     else:
         item = show.pinned_item
         if item is None:
-            raise InvalidMessage("no product is pinned; name one, e.g. SOLD A12")
+            raise InvalidMessage(_("no product is pinned; name one, e.g. SOLD A12"))
     drop = drop_for_item(show, item)
     if drop is None:
-        raise DropNotOpen(f"{item.label} is not on sale right now")
+        raise DropNotOpen(format_lazy(_("{label} is not on sale right now"), label=item.label))
     variants = list(item.product.variants.all())
     variant = match_variant(variants, intent.hints)
     if variant is None:
         options = ", ".join(
             "/".join(str(v) for v in (x.attributes or {}).values()) or x.sku for x in variants
         )
-        raise InvalidMessage(f"which one? say e.g. '买 1 XL' ({options})")
+        raise InvalidMessage(
+            format_lazy(_("which one? say e.g. '买 1 XL' ({options})"), options=options)
+        )
     result = drop_buy(
         drop=drop, buyer=buyer, variant=variant, quantity=intent.quantity, key=f"comment:{cid}"
     )

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from live.errors import CommentRefused, RateLimited
 from live.models import Comment, Show
@@ -39,26 +41,28 @@ def comment_check(
     """Validate one comment against the room's rules; returns the cleaned text."""
     now = time.time() if now is None else now
     if not isinstance(text, str):
-        raise CommentRefused("a comment is a string")
+        raise CommentRefused(_("a comment is a string"))
     cleaned = " ".join(text.split())
     if not cleaned:
-        raise CommentRefused("the comment is empty")
+        raise CommentRefused(_("the comment is empty"))
     if len(cleaned) > MAX_COMMENT_LENGTH:
-        raise CommentRefused(f"a comment has at most {MAX_COMMENT_LENGTH} characters")
+        raise CommentRefused(
+            format_lazy(_("a comment has at most {max} characters"), max=MAX_COMMENT_LENGTH)
+        )
     if role != "viewer":
         return cleaned
     if user_id in rules.banned:
-        raise CommentRefused("you are banned from this show")
+        raise CommentRefused(_("you are banned from this show"))
     muted = rules.muted_until.get(user_id)
     if muted is not None and muted > now:
-        raise CommentRefused("you are muted", until=muted)
+        raise CommentRefused(_("you are muted"), until=muted)
     lowered = cleaned.lower()
     if any(word in lowered for word in rules.blocked_words):
-        raise CommentRefused("the comment contains a blocked word")
+        raise CommentRefused(_("the comment contains a blocked word"))
     if rules.slow_mode_seconds and last_at is not None:
         wait = rules.slow_mode_seconds - (now - last_at)
         if wait > 0:
-            raise RateLimited("slow mode is on", retry_after=round(wait, 1))
+            raise RateLimited(_("slow mode is on"), retry_after=round(wait, 1))
     return cleaned
 
 

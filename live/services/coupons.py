@@ -20,6 +20,8 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from hub.kernel.audit import audit_record
 from hub.kernel.effects import after_commit
@@ -34,14 +36,14 @@ def coupon_drop_create(
     *, show: Show, actor: User, code: str, quantity: int, claim_limit: int = 1
 ) -> CouponDrop:
     if not can_host(actor, show):
-        raise NotAllowed("only the show's host may drop coupons")
+        raise NotAllowed(_("only the show's host may drop coupons"))
     code = (code or "").strip()
     if not 1 <= len(code) <= 64:
-        raise InvalidMessage("a coupon code has 1-64 characters")
+        raise InvalidMessage(_("a coupon code has 1-64 characters"))
     if not isinstance(quantity, int) or not 1 <= quantity <= 1_000_000:
-        raise InvalidMessage("quantity must be between 1 and 1000000")
+        raise InvalidMessage(_("quantity must be between 1 and 1000000"))
     if not isinstance(claim_limit, int) or not 1 <= claim_limit <= 100:
-        raise InvalidMessage("claim_limit must be between 1 and 100")
+        raise InvalidMessage(_("claim_limit must be between 1 and 100"))
     with transaction.atomic():
         coupon = CouponDrop.objects.create(
             show=show, code=code, quantity=quantity, remaining=quantity, claim_limit=claim_limit
@@ -68,7 +70,7 @@ def coupon_drop_create(
 def coupon_claim(*, coupon: CouponDrop, user: User, key: str) -> CouponClaim:
     """Claim one coupon, once per key; refuses past the per-user limit or when gone."""
     if not key or len(key) > 100:
-        raise InvalidMessage("an idempotency key of 1-100 characters is required")
+        raise InvalidMessage(_("an idempotency key of 1-100 characters is required"))
     if quota.enabled():
         took = quota.coupon_take(
             coupon_id=coupon.pk, user_id=user.pk, key=key, limit=coupon.claim_limit
@@ -81,21 +83,25 @@ def coupon_claim(*, coupon: CouponDrop, user: User, key: str) -> CouponClaim:
         if prior is not None:
             return prior
         if CouponClaim.objects.filter(coupon_drop=locked, user=user).count() >= locked.claim_limit:
-            raise BuyerLimitReached(f"at most {locked.claim_limit} per person")
+            raise BuyerLimitReached(
+                format_lazy(_("at most {limit} per person"), limit=locked.claim_limit)
+            )
         taken = CouponDrop.objects.filter(pk=locked.pk, remaining__gt=0).update(
             remaining=F("remaining") - 1
         )
         if not taken:
-            raise CouponGone("all coupons are claimed")
+            raise CouponGone(_("all coupons are claimed"))
         return CouponClaim.objects.create(coupon_drop=locked, user=user, key=key)
 
 
 def _claim_redis(*, coupon: CouponDrop, user: User, key: str, outcome: str) -> CouponClaim:
     """Write down a take the Redis gate decided; undo the take if the write fails."""
     if outcome == "limit":
-        raise BuyerLimitReached(f"at most {coupon.claim_limit} per person")
+        raise BuyerLimitReached(
+            format_lazy(_("at most {limit} per person"), limit=coupon.claim_limit)
+        )
     if outcome == "gone":
-        raise CouponGone("all coupons are claimed")
+        raise CouponGone(_("all coupons are claimed"))
     if outcome == "replay":
         prior = CouponClaim.objects.filter(coupon_drop=coupon, user=user, key=key).first()
         if prior is not None:
@@ -111,7 +117,7 @@ def _claim_redis(*, coupon: CouponDrop, user: User, key: str, outcome: str) -> C
                     remaining=F("remaining") - 1
                 )
                 if not taken:
-                    raise CouponGone("all coupons are claimed")
+                    raise CouponGone(_("all coupons are claimed"))
             return claim
     except IntegrityError:  # the same key raced itself: the other write won
         return CouponClaim.objects.get(coupon_drop=coupon, user=user, key=key)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from live.errors import InvalidMessage
 from live.models import Show
@@ -22,7 +23,9 @@ def live_demo_load(*, host_username: str = "host") -> Show:
     host = User.objects.filter(username=host_username).first()
     channel = SalesChannel.objects.filter(code="live").first()
     if host is None or channel is None:
-        raise InvalidMessage("run load_demo_data first (needs the 'host' user and 'live' channel)")
+        raise InvalidMessage(
+            _("run load_demo_data first (needs the 'host' user and 'live' channel)")
+        )
     existing = Show.objects.filter(host=host, title=DEMO_TITLE).first()
     if existing is not None:
         return existing

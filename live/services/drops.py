@@ -28,6 +28,8 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from redis.exceptions import RedisError
 
 from hub.kernel.audit import audit_record
@@ -133,9 +135,9 @@ def drop_open(
 ) -> Drop:
     """Start a drop on a line-up item (closing any other open drop of the same item)."""
     if not can_host(actor, show):
-        raise NotAllowed("only the show's host may start a drop")
+        raise NotAllowed(_("only the show's host may start a drop"))
     if item.show_id != show.pk:
-        raise InvalidMessage("that product is not in this show's line-up")
+        raise InvalidMessage(_("that product is not in this show's line-up"))
     units = item.quota if quota_units is None else quota_units
     price = item.live_price_amount if price_amount is None else price_amount
     limit = item.per_buyer_limit if per_buyer_limit is None else per_buyer_limit
@@ -146,9 +148,18 @@ def drop_open(
         ("countdown", countdown_seconds, 0, MAX_COUNTDOWN_SECONDS),
     ):
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise InvalidMessage(f"{name} must be an integer between {low} and {high}")
+            raise InvalidMessage(
+                format_lazy(
+                    _("{name} must be an integer between {low} and {high}"),
+                    name=name,
+                    low=low,
+                    high=high,
+                )
+            )
     if duration_seconds is not None and not 1 <= duration_seconds <= MAX_DURATION_SECONDS:
-        raise InvalidMessage(f"duration must be between 1 and {MAX_DURATION_SECONDS} seconds")
+        raise InvalidMessage(
+            format_lazy(_("duration must be between 1 and {max} seconds"), max=MAX_DURATION_SECONDS)
+        )
     now = timezone.now()
     starts = now + timedelta(seconds=countdown_seconds)
     with transaction.atomic():
@@ -211,7 +222,7 @@ def _close(*, drop: Drop, actor: User | None) -> None:
 def drop_close(*, drop: Drop, actor: User | None) -> Drop:
     """End a drop: no more buys; existing holds keep their time."""
     if actor is not None and not can_host(actor, drop.show):
-        raise NotAllowed("only the show's host may end a drop")
+        raise NotAllowed(_("only the show's host may end a drop"))
     with transaction.atomic():
         drop = locks.lock_drop(drop.pk)
         _close(drop=drop, actor=actor)
@@ -235,18 +246,26 @@ def drop_close_due() -> int:
 
 def _check_buy(*, drop: Drop, variant: ProductVariant, quantity: int, key: str) -> None:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
-        raise InvalidMessage("quantity must be a positive integer")
+        raise InvalidMessage(_("quantity must be a positive integer"))
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise InvalidMessage(f"an idempotency key of 1-{MAX_KEY_LENGTH} characters is required")
+        raise InvalidMessage(
+            format_lazy(
+                _("an idempotency key of 1-{max} characters is required"), max=MAX_KEY_LENGTH
+            )
+        )
     if variant.product_id != drop.item.product_id:
-        raise InvalidMessage(f"{variant.sku} is not the product of this drop")
+        raise InvalidMessage(
+            format_lazy(_("{sku} is not the product of this drop"), sku=variant.sku)
+        )
     now = timezone.now()
     if drop.status != DropStatus.OPEN or (drop.ends_at and drop.ends_at <= now):
-        raise DropNotOpen("this drop has ended")
+        raise DropNotOpen(_("this drop has ended"))
     if drop.starts_at > now:
-        raise DropNotOpen("this drop has not started yet", starts_at=drop.starts_at.isoformat())
+        raise DropNotOpen(_("this drop has not started yet"), starts_at=drop.starts_at.isoformat())
     if quantity > drop.per_buyer_limit:
-        raise BuyerLimitReached(f"at most {drop.per_buyer_limit} per buyer")
+        raise BuyerLimitReached(
+            format_lazy(_("at most {limit} per buyer"), limit=drop.per_buyer_limit)
+        )
 
 
 def _hold_for(*, drop: Drop, buyer: User, variant: ProductVariant, quantity: int) -> Hold:
@@ -305,12 +324,15 @@ def _buy_database(
         if prior is not None:
             return _result(prior, replayed=True, left=locked.remaining)
         if locked.status != DropStatus.OPEN:
-            raise DropNotOpen("this drop has ended")
+            raise DropNotOpen(_("this drop has ended"))
         used = _units(locked, buyer.pk)
         if used + quantity > locked.per_buyer_limit:
-            raise BuyerLimitReached(f"at most {locked.per_buyer_limit} per buyer", already=used)
+            raise BuyerLimitReached(
+                format_lazy(_("at most {limit} per buyer"), limit=locked.per_buyer_limit),
+                already=used,
+            )
         if locked.remaining < quantity:
-            raise SoldOut("sold out", left=locked.remaining)
+            raise SoldOut(_("sold out"), left=locked.remaining)
         hold = _hold_for(drop=locked, buyer=buyer, variant=variant, quantity=quantity)
         Drop.objects.filter(pk=locked.pk).update(remaining=F("remaining") - quantity)
         claim = DropClaim.objects.create(
@@ -368,7 +390,7 @@ async def drop_buy_async(
     except RedisError:
         # taken or not, the same key replays the outcome once Redis answers again
         logger.warning("drop quota gate unavailable", extra={"drop": drop.pk}, exc_info=True)
-        raise GateUnavailable("the sale did not answer; tap buy again") from None
+        raise GateUnavailable(_("the sale did not answer; tap buy again")) from None
     fresh = _taken(took, drop=drop, variant=variant, quantity=quantity)
     if fresh is not None:
         return fresh
@@ -396,13 +418,14 @@ def _taken(
 ) -> BuyResult | None:
     """The answer to a Redis take; ``None`` for a replayed key (see ``_replayed``)."""
     if took.outcome == "closed":
-        raise DropNotOpen("this drop has ended")
+        raise DropNotOpen(_("this drop has ended"))
     if took.outcome == "limit":
         raise BuyerLimitReached(
-            f"at most {drop.per_buyer_limit} per buyer", already=int(took.detail)
+            format_lazy(_("at most {limit} per buyer"), limit=drop.per_buyer_limit),
+            already=int(took.detail),
         )
     if took.outcome == "sold_out":
-        raise SoldOut("sold out", left=int(took.detail))
+        raise SoldOut(_("sold out"), left=int(took.detail))
     if took.outcome == "replay":
         return None
     return BuyResult(
@@ -464,7 +487,7 @@ def drop_claims_drain(*, drop_id: int, consumer: str | None = None, rounds: int 
     drop = Drop.objects.select_related("show__sales_channel", "item").get(pk=drop_id)
     name = consumer or drainer_name()
     done = 0
-    for _ in range(rounds):
+    for _round in range(rounds):
         entries = quota.read_claims(drop_id=drop_id, consumer=name, count=DRAIN_BATCH)
         if not entries:
             break
@@ -694,11 +717,15 @@ def waitlist_join(
 ) -> WaitlistEntry:
     """Queue a sold-out buyer; released units are offered in join order."""
     if variant.product_id != drop.item.product_id:
-        raise InvalidMessage(f"{variant.sku} is not the product of this drop")
+        raise InvalidMessage(
+            format_lazy(_("{sku} is not the product of this drop"), sku=variant.sku)
+        )
     if not isinstance(quantity, int) or not 1 <= quantity <= drop.per_buyer_limit:
-        raise InvalidMessage(f"quantity must be between 1 and {drop.per_buyer_limit}")
+        raise InvalidMessage(
+            format_lazy(_("quantity must be between 1 and {limit}"), limit=drop.per_buyer_limit)
+        )
     if drop.status != DropStatus.OPEN:
-        raise DropNotOpen("this drop has ended")
+        raise DropNotOpen(_("this drop has ended"))
     existing = WaitlistEntry.objects.filter(
         drop=drop, user=user, status=WaitlistEntry.Status.WAITING
     ).first()

@@ -7,6 +7,8 @@ from datetime import timedelta
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from hub.kernel.audit import audit_record
 from hub.kernel.effects import after_commit
@@ -23,7 +25,7 @@ MAX_BLOCKED_WORDS = 500
 
 def _require_moderator(actor: User, show: Show) -> None:
     if not can_moderate(actor, show):
-        raise NotAllowed("only the host or a moderator may do this")
+        raise NotAllowed(_("only the host or a moderator may do this"))
 
 
 def _audit(show: Show, actor: User, kind: str, payload: dict[str, object]) -> None:
@@ -57,11 +59,13 @@ def comment_delete(*, show: Show, actor: User, cid: str) -> None:
 def user_mute(*, show: Show, actor: User, user_id: int, minutes: int) -> ShowMute:
     _require_moderator(actor, show)
     if not isinstance(minutes, int) or not 1 <= minutes <= MAX_MUTE_MINUTES:
-        raise InvalidMessage(f"minutes must be between 1 and {MAX_MUTE_MINUTES}")
+        raise InvalidMessage(
+            format_lazy(_("minutes must be between 1 and {max}"), max=MAX_MUTE_MINUTES)
+        )
     if can_moderate(User.objects.get(pk=user_id), show):
-        raise NotAllowed("the host and moderators cannot be muted")
+        raise NotAllowed(_("the host and moderators cannot be muted"))
     with transaction.atomic():
-        mute, _ = ShowMute.objects.update_or_create(
+        mute, _created = ShowMute.objects.update_or_create(
             show=show,
             user_id=user_id,
             defaults={"until": timezone.now() + timedelta(minutes=minutes)},
@@ -75,9 +79,9 @@ def user_ban(*, show: Show, actor: User, user_id: int) -> ShowBan:
     """Ban a viewer: their open connections are closed and they cannot rejoin."""
     _require_moderator(actor, show)
     if can_host(User.objects.get(pk=user_id), show):
-        raise NotAllowed("the host cannot be banned")
+        raise NotAllowed(_("the host cannot be banned"))
     with transaction.atomic():
-        ban, _ = ShowBan.objects.get_or_create(show=show, user_id=user_id)
+        ban, _created = ShowBan.objects.get_or_create(show=show, user_id=user_id)
         _audit(show, actor, "banned", {"user": user_id})
         _settings_changed(show)
         code = show.code
@@ -88,7 +92,7 @@ def user_ban(*, show: Show, actor: User, user_id: int) -> ShowBan:
 def slow_mode_set(*, show: Show, actor: User, seconds: int) -> Show:
     _require_moderator(actor, show)
     if not isinstance(seconds, int) or not 0 <= seconds <= MAX_SLOW_MODE:
-        raise InvalidMessage(f"slow mode is 0-{MAX_SLOW_MODE} seconds")
+        raise InvalidMessage(format_lazy(_("slow mode is 0-{max} seconds"), max=MAX_SLOW_MODE))
     with transaction.atomic():
         show = locks.lock_show(show.pk)
         show.slow_mode_seconds = seconds
@@ -101,10 +105,12 @@ def slow_mode_set(*, show: Show, actor: User, seconds: int) -> Show:
 def blocked_words_set(*, show: Show, actor: User, words: list[str]) -> Show:
     _require_moderator(actor, show)
     if not isinstance(words, list) or len(words) > MAX_BLOCKED_WORDS:
-        raise InvalidMessage(f"blocked words are a list of at most {MAX_BLOCKED_WORDS}")
+        raise InvalidMessage(
+            format_lazy(_("blocked words are a list of at most {max}"), max=MAX_BLOCKED_WORDS)
+        )
     cleaned = sorted({str(w).strip().lower() for w in words if str(w).strip()})
     if any(len(w) > 50 for w in cleaned):
-        raise InvalidMessage("a blocked word has at most 50 characters")
+        raise InvalidMessage(_("a blocked word has at most 50 characters"))
     with transaction.atomic():
         show = locks.lock_show(show.pk)
         show.blocked_words = cleaned

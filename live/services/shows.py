@@ -8,6 +8,8 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from hub.kernel.audit import audit_record
 from hub.kernel.effects import after_commit
@@ -33,12 +35,12 @@ def show_create(
 ) -> Show:
     """A host schedules a show; the code in its URL is opaque."""
     if not user_has_role(host, Role.HOST):
-        raise NotAllowed("only hosts may create shows")
+        raise NotAllowed(_("only hosts may create shows"))
     title = (title or "").strip()
     if not 1 <= len(title) <= 200:
-        raise InvalidMessage("a title of 1-200 characters is required")
+        raise InvalidMessage(_("a title of 1-200 characters is required"))
     if sales_channel.kind != SalesChannel.Kind.LIVE:
-        raise InvalidMessage("a show sells through a live sales channel")
+        raise InvalidMessage(_("a show sells through a live sales channel"))
     with transaction.atomic():
         show = Show.objects.create(
             code=opaque_token(9),
@@ -77,14 +79,16 @@ def lineup_add(
     per_buyer_limit: int = 1,
 ) -> LineupItem:
     if not can_host(actor, show):
-        raise NotAllowed("only the show's host may change its line-up")
+        raise NotAllowed(_("only the show's host may change its line-up"))
     label = (label or "").strip().upper()
     if not label or len(label) > 16 or " " in label:
-        raise InvalidMessage("a label of 1-16 characters without spaces is required")
+        raise InvalidMessage(_("a label of 1-16 characters without spaces is required"))
     if live_price_amount < 0 or quota < 1 or per_buyer_limit < 1:
-        raise InvalidMessage("price must be >= 0, quota and per-buyer limit >= 1")
+        raise InvalidMessage(_("price must be >= 0, quota and per-buyer limit >= 1"))
     if LineupItem.objects.filter(show=show, label=label).exists():
-        raise InvalidMessage(f"label {label} is already used in this show")
+        raise InvalidMessage(
+            format_lazy(_("label {label} is already used in this show"), label=label)
+        )
     with transaction.atomic():
         return LineupItem.objects.create(
             show=show,
@@ -99,9 +103,9 @@ def lineup_add(
 
 def moderator_add(*, show: Show, actor: User, user: User) -> ShowModerator:
     if not can_host(actor, show):
-        raise NotAllowed("only the show's host may assign moderators")
+        raise NotAllowed(_("only the show's host may assign moderators"))
     with transaction.atomic():
-        row, _ = ShowModerator.objects.get_or_create(show=show, user=user)
+        row, _created = ShowModerator.objects.get_or_create(show=show, user=user)
         audit_record(
             kind="live.moderator.added",
             aggregate_type="live_show",
@@ -116,7 +120,7 @@ def moderator_add(*, show: Show, actor: User, user: User) -> ShowModerator:
 def transition_show(*, show: Show, target: str, actor: User) -> Show:
     """Start or end a show (host only); ending closes its open drops."""
     if not can_host(actor, show):
-        raise NotAllowed("only the show's host may start or end it")
+        raise NotAllowed(_("only the show's host may start or end it"))
     with transaction.atomic():
         show = locks.lock_show(show.pk)
         require_transition(SHOW_TRANSITIONS, aggregate="show", current=show.status, target=target)
@@ -152,7 +156,7 @@ def transition_show(*, show: Show, target: str, actor: User) -> Show:
 def show_pin(*, show: Show, actor: User, label: str | None) -> Show:
     """Pin a line-up item (opening its standing drop) or unpin with ``label=None``."""
     if not can_host(actor, show):
-        raise NotAllowed("only the show's host may pin products")
+        raise NotAllowed(_("only the show's host may pin products"))
     item: LineupItem | None = None
     if label is not None:
         item = (
@@ -161,7 +165,7 @@ def show_pin(*, show: Show, actor: User, label: str | None) -> Show:
             .first()
         )
         if item is None:
-            raise InvalidMessage(f"no line-up item labelled {label!r}")
+            raise InvalidMessage(format_lazy(_("no line-up item labelled {label!r}"), label=label))
     with transaction.atomic():
         show = locks.lock_show(show.pk)
         show.pinned_item = item
@@ -182,10 +186,12 @@ def show_pin(*, show: Show, actor: User, label: str | None) -> Show:
 
 def show_announce(*, show: Show, actor: User, text: str) -> dict[str, Any]:
     if not can_host(actor, show):
-        raise NotAllowed("only the show's host may announce")
+        raise NotAllowed(_("only the show's host may announce"))
     text = (text or "").strip()
     if not 1 <= len(text) <= MAX_ANNOUNCEMENT:
-        raise InvalidMessage(f"an announcement has 1-{MAX_ANNOUNCEMENT} characters")
+        raise InvalidMessage(
+            format_lazy(_("an announcement has 1-{max} characters"), max=MAX_ANNOUNCEMENT)
+        )
     payload = events.event("room.announcement", text=text, at=timezone.now().timestamp())
     events.broadcast(show.code, payload)
     return payload

@@ -33,8 +33,14 @@ async def close_worker_thread_connections():
     await sync_to_async(connections.close_all)()
 
 
-async def join(show: Show, user: Any = None) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(app, f"/ws/live/{show.code}/")
+async def join(
+    show: Show,
+    user: Any = None,
+    *,
+    query: str = "",
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(app, f"/ws/live/{show.code}/{query}", headers=headers)
     communicator.scope["user"] = user or AnonymousUser()
     connected, _ = await communicator.connect()
     assert connected
@@ -141,6 +147,24 @@ async def test_anonymous_viewers_watch_but_cannot_comment(show) -> None:
     assert error["code"] == "sign_in_required"
     await viewer.disconnect()
     assert await sync_to_async(Comment.objects.count)() == 0
+
+
+async def test_error_frames_are_in_the_viewers_language(show, shopper) -> None:
+    chinese_browser = [(b"accept-language", b"zh-CN,zh;q=0.9,en;q=0.8")]
+    viewer = await join(show, headers=chinese_browser)
+    await viewer.send_json_to({"type": "comment", "text": "hi"})
+    error = await until(viewer, lambda f: f["type"] == "error")
+    assert (error["code"], error["message"]) == ("sign_in_required", "请先登录")
+    buyer = await join(show, shopper, headers=chinese_browser)
+    await buyer.send_json_to({"type": "comment", "text": "x" * 201})
+    assert (await until(buyer, lambda f: f["type"] == "error"))["message"] == "评论最多 200 个字"
+    chosen_in_the_app = await join(show, shopper, query="?lang=en", headers=chinese_browser)
+    await chosen_in_the_app.send_json_to({"type": "like", "count": 99})
+    assert (await until(chosen_in_the_app, lambda f: f["type"] == "error"))[
+        "message"
+    ] == "count is 1-10"
+    for communicator in (viewer, buyer, chosen_in_the_app):
+        await communicator.disconnect()
 
 
 async def test_bad_messages_get_error_frames_and_abuse_closes_the_socket(show, shopper) -> None:

@@ -1,4 +1,5 @@
 import { onBeforeUnmount } from 'vue'
+import { i18n } from '../i18n'
 
 // The live room socket of docs/live-protocol.md, shared by the viewer (useLiveRoom) and the
 // host console (useHostRoom): connect to /ws/live/<code>/, parse frames, drop frames whose
@@ -88,7 +89,9 @@ export function useRoomSocket(code: string, state: Pick<RoomState, 'connected' |
 
   function connect() {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
-    socket = new WebSocket(`${scheme}://${location.host}/ws/live/${encodeURIComponent(code)}/`)
+    // the server words its error frames in the language the reader chose (hub/kernel/i18n.py)
+    const lang = encodeURIComponent(i18n.global.locale.value)
+    socket = new WebSocket(`${scheme}://${location.host}/ws/live/${encodeURIComponent(code)}/?lang=${lang}`)
     socket.onopen = () => {
       state.connected = true
       retry = 0
