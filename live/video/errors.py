@@ -32,3 +32,9 @@ class MediaWorkerUnavailable(DomainError):
 class SeatsFull(DomainError):
     code = "seats_full"
     http_status = 503
+
+
+class RequestInvalid(DomainError):
+    """A JSON body that is malformed or lacks what the endpoint needs."""
+
+    code = "invalid_request"

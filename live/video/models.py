@@ -16,6 +16,8 @@ class Stream(models.Model):
     key = models.CharField(max_length=64, unique=True)
     #: opaque public directory name for HLS files: knowing it reveals nothing about the key
     media_id = models.CharField(max_length=32, unique=True)
+    #: the host keeps this show's replays forever: media pruning skips them
+    keep_replays = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -21,6 +21,7 @@ from hub.kernel.models import AuditEvent
 from live.video import selectors, tasks
 from live.video.models import PublisherSession, Stream
 from live.video.services.retention import media_prune
+from live.video.services.streams import stream_keep_replays
 from live.video.states import SessionStatus
 from live.video.worker.hls import POSTER
 from live.video.worker.playlists import LowLatency, MediaPlaylist
@@ -165,6 +166,26 @@ def test_retention_zero_keeps_replays_forever(stream: Stream, media: Path) -> No
     assert _snapshot(media) == before
     old.refresh_from_db()
     assert old.media_pruned_at is None
+
+
+def test_a_kept_shows_replays_stay_past_retention_and_its_failed_takes_still_go(
+    stream: Stream, media: Path
+) -> None:
+    stream_keep_replays(stream=stream, keep=True, actor_id=stream.show.host_id)
+    replay = _session(stream, "replayKept01", "ended", ended_ago=400 * DAY, segments=2)
+    failed = _session(stream, "failedKept01", "failed", ended_ago=2 * DAY, segments=0)
+    for session in (replay, failed):
+        _record(media / session.media_dir, 1)
+    kept = _snapshot(media / replay.media_dir)
+
+    report = media_prune(retention_days=30)
+
+    assert report.sessions == (failed.public_id,)
+    assert _snapshot(media / replay.media_dir) == kept
+    assert not (media / failed.media_dir).exists()
+    stream_keep_replays(stream=stream, keep=False, actor_id=stream.show.host_id)
+    assert media_prune(retention_days=30).sessions == (replay.public_id,)
+    assert not (media / replay.media_dir).exists()
 
 
 def test_a_session_without_files_is_marked_with_nothing_freed(stream: Stream, media: Path) -> None:

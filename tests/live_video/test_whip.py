@@ -176,6 +176,8 @@ def test_the_host_console_shows_the_whip_url_and_stream_key(stream: Stream) -> N
         "studio_url": f"/api/live/video/shows/{code}/studio",
         "playback_url": f"/api/live/video/shows/{code}",
         "rotate_url": f"/api/live/video/shows/{code}/ingest/rotate",
+        "keep_replays": False,
+        "keep_replays_url": f"/api/live/video/shows/{code}/ingest/keep-replays",
     }
 
 
@@ -195,6 +197,35 @@ def test_the_host_rotates_the_stream_key_and_the_old_one_stops_working(stream: S
     other = Client(enforce_csrf_checks=True)
     assert other.post(url).status_code == 403
     assert Stream.objects.get(pk=stream.pk).key == new_key
+
+
+def test_the_host_keeps_the_shows_replays_forever_and_back(stream: Stream, shopper: Any) -> None:
+    url = f"/api/live/video/shows/{stream.show.code}/ingest/keep-replays"
+    host = Client()
+    host.force_login(stream.show.host)
+    keep = host.post(url, data={"keep": True}, content_type="application/json")
+    assert (keep.status_code, keep.json()["keep_replays"]) == (200, True)
+    assert host.post(url, data={"keep": True}, content_type="application/json").status_code == 200
+    assert Stream.objects.get(pk=stream.pk).keep_replays is True
+    for body in ("{", '{"keep": "yes"}', "[]", ""):
+        refused = host.post(url, data=body, content_type="application/json")
+        assert refused.status_code == 400, body
+        assert refused.json()["error"]["code"] == "invalid_request"
+    assert host.get(url).status_code == 405
+    viewer = Client()
+    viewer.force_login(shopper)
+    assert (
+        viewer.post(url, data={"keep": False}, content_type="application/json").status_code == 403
+    )
+    expire = host.post(url, data={"keep": False}, content_type="application/json")
+    assert expire.json()["keep_replays"] is False
+    kinds = AuditEvent.objects.filter(
+        aggregate_type="live_video.stream", aggregate_id=str(stream.pk)
+    )
+    assert list(kinds.order_by("id").values_list("kind", flat=True))[-2:] == [
+        "video.replays_kept",
+        "video.replays_expire",
+    ]
 
 
 def test_only_the_host_sees_the_stream_key(stream: Stream, shopper: Any) -> None:

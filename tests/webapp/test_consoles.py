@@ -45,7 +45,7 @@ from live.models import (
 )
 from live.video import transport
 from live.video.errors import MediaWorkerUnavailable
-from live.video.models import PublisherSession
+from live.video.models import PublisherSession, Stream
 from oms.models import Location, ProductVariant, SalesChannel, StockLevel, StockMovement
 from oms.services.orders import OrderLineInput
 from oms.services.returns import return_request
@@ -291,6 +291,9 @@ def test_host_schedules_goes_live_by_whip_pins_drops_and_moderates(
         f"{asgi_base}/api/live/video/whip/shows/{show.code}"
     )
     expect(page.get_by_test_id("stream-key")).to_have_attribute("type", "password")
+    page.get_by_label("Keep the replays of this show forever").check()
+    expect(page.get_by_text("Replays of this show are kept forever.")).to_be_visible()
+    _eventually(lambda: Stream.objects.get(show=show).keep_replays, "the replays to be kept")
 
     # -- pin, flash drop, coupon over the room socket ---------------------------------------
     page.get_by_test_id("pin-A1").click()

@@ -25,7 +25,7 @@ export interface HostShow {
   muted?: number[]
   banned?: number[]
 }
-export interface Ingest { whip_url: string; stream_key: string }
+export interface Ingest { whip_url: string; stream_key: string; keep_replays: boolean; keep_replays_url: string }
 export interface DashboardFigures {
   viewers: number
   peak_viewers: number
@@ -41,7 +41,7 @@ export interface NewLineupItem { product: string; label: string; live_price_amou
 
 /** The host console's data: the host's own shows, one show, its ingest and dashboard. */
 export const useHostStore = defineStore('host', {
-  state: () => ({ shows: [] as HostShow[], show: null as HostShow | null, ingest: null as Ingest | null }),
+  state: () => ({ shows: [] as HostShow[], show: null as HostShow | null, ingest: null as Ingest | null, ingestCode: '' }),
   actions: {
     async loadShows() {
       this.shows = await api<HostShow[]>('/api/live/host/shows/')
@@ -68,6 +68,17 @@ export const useHostStore = defineStore('host', {
     /** The WHIP URL and stream key (host only, never cached). */
     async loadIngest(code: string) {
       this.ingest = await api<Ingest>(`/api/live/video/shows/${encodeURIComponent(code)}/ingest`)
+      this.ingestCode = code
+      return this.ingest
+    },
+    /** The show's ingest: the one loaded if it is this show's, else a fresh one. */
+    async ingestOf(code: string) {
+      return this.ingest && this.ingestCode === code ? this.ingest : this.loadIngest(code)
+    },
+    /** Keep the show's replays forever, or let them expire with the shop's retention. */
+    async keepReplays(code: string, keep: boolean) {
+      const ingest = await this.ingestOf(code)
+      this.ingest = await api<Ingest>(ingest.keep_replays_url, { method: 'POST', body: { keep } })
       return this.ingest
     },
     async loadDashboard(code: string) {

@@ -13,6 +13,11 @@ urlpatterns = [
     ),
     path("shows/<str:show_code>/ingest", views.show_ingest, name="ingest"),
     path("shows/<str:show_code>/ingest/rotate", views.show_ingest_rotate, name="ingest-rotate"),
+    path(
+        "shows/<str:show_code>/ingest/keep-replays",
+        views.show_keep_replays,
+        name="ingest-keep-replays",
+    ),
     path("shows/<str:show_code>/studio", views.studio, name="studio"),
     path("hls/<str:media_id>/<str:session_id>/<path:name>", views.hls_file, name="hls"),
     path("shows/<str:show_code>", views.show_video, name="show"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,7 @@ from live.video.delta import SkipInvalid, playlist_delta, skip_directive
 from live.video.errors import (
     MediaWorkerUnavailable,
     OfferInvalid,
+    RequestInvalid,
     SeatsFull,
     UnsupportedMediaType,
 )
@@ -38,7 +40,7 @@ from live.video.services.sessions import (
     publisher_session_end,
     publisher_session_open,
 )
-from live.video.services.streams import stream_ensure, stream_rotate_key
+from live.video.services.streams import stream_ensure, stream_keep_replays, stream_rotate_key
 from live.video.worker.playlists import LIVE_PLAYLIST
 
 SDP_TYPE = "application/sdp"
@@ -246,6 +248,32 @@ def show_ingest_rotate(request: HttpRequest, show_code: str) -> HttpResponse:
     return _ingest_response(request, show, stream)
 
 
+def show_keep_replays(request: HttpRequest, show_code: str) -> HttpResponse:
+    """POST ``{"keep": true|false}``: keep the show's replays forever, or let them expire
+    after ``LIVEHUB_VIDEO_RETENTION_DAYS`` (host only; CSRF as for ``rotate_url``)."""
+    if request.method != "POST":
+        return HttpResponse(status=405, headers={"Allow": "POST"})
+    try:
+        show = selectors.ingest_info(show_code=show_code, user=request.user)
+        keep = _keep_flag(request.body)
+    except DomainError as error:
+        return JsonResponse(error_body(error), status=error.http_status)
+    stream = stream_keep_replays(
+        stream=stream_ensure(show=show), keep=keep, actor_id=request.user.pk
+    )
+    return _ingest_response(request, show, stream)
+
+
+def _keep_flag(body: bytes) -> bool:
+    try:
+        payload = json.loads(body or b"null")
+    except ValueError:
+        raise RequestInvalid("the body is not JSON") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("keep"), bool):
+        raise RequestInvalid('send {"keep": true} or {"keep": false}')
+    return bool(payload["keep"])
+
+
 def _ingest_response(request: HttpRequest, show: Any, stream: Any) -> HttpResponse:
     whip = request.build_absolute_uri(reverse("live_video:whip", kwargs={"show_code": show.code}))
     response = JsonResponse(
@@ -257,6 +285,10 @@ def _ingest_response(request: HttpRequest, show: Any, stream: Any) -> HttpRespon
             "studio_url": reverse("live_video:studio", kwargs={"show_code": show.code}),
             "playback_url": reverse("live_video:show", kwargs={"show_code": show.code}),
             "rotate_url": reverse("live_video:ingest-rotate", kwargs={"show_code": show.code}),
+            "keep_replays": stream.keep_replays,
+            "keep_replays_url": reverse(
+                "live_video:ingest-keep-replays", kwargs={"show_code": show.code}
+            ),
         }
     )
     response["Cache-Control"] = "private, no-store"

@@ -8,7 +8,7 @@ directory (``MEDIA_ROOT/live-video/<media id>/<session>/``) of
   ``ended`` without a single segment; only once it ended more than ``PRUNE_GRACE`` ago,
   the window in which recovery may still turn a lost worker's files into a replay;
 * a replay that ended more than ``LIVEHUB_VIDEO_RETENTION_DAYS`` ago (``0``: kept
-  forever);
+  forever), unless its host keeps the show's replays (``Stream.keep_replays``);
 * an orphaned directory: one whose stream or session row no longer exists (a deleted
   show), untouched for ``ORPHAN_GRACE``.
 
@@ -120,6 +120,7 @@ def _candidates(now: datetime, retention_days: int) -> QuerySet[PublisherSession
             status=SessionStatus.ENDED,
             segment_count__gt=0,
             ended_at__lt=now - timedelta(days=retention_days),
+            stream__keep_replays=False,
         )
     return PublisherSession.objects.filter(wanted, media_pruned_at__isnull=True).order_by("id")
 
@@ -132,6 +133,8 @@ def _prune_reason(session: PublisherSession, *, now: datetime, retention_days: i
     replay = session.status == SessionStatus.ENDED and session.segment_count > 0
     if not replay:
         return "not_a_replay" if ended < now - PRUNE_GRACE else None
+    if session.stream.keep_replays:
+        return None
     if retention_days and ended < now - timedelta(days=retention_days):
         return "retention"
     return None

@@ -1,4 +1,4 @@
-"""Create and rotate the ingest identity (stream key, media id) of a show."""
+"""Create and rotate the ingest identity (stream key, media id) of a show; keep its replays."""
 
 from __future__ import annotations
 
@@ -39,4 +39,22 @@ def stream_rotate_key(*, stream: Stream, actor_id: int | None) -> Stream:
             payload={},
             actor_id=actor_id,
         )
+    return stream
+
+
+def stream_keep_replays(*, stream: Stream, keep: bool, actor_id: int | None) -> Stream:
+    """Keep the show's replays forever (``keep``) or let them expire with the rest
+    (``LIVEHUB_VIDEO_RETENTION_DAYS``); setting what is already set records nothing."""
+    with transaction.atomic():
+        stream = Stream.objects.select_for_update().get(pk=stream.pk)
+        if stream.keep_replays != keep:
+            stream.keep_replays = keep
+            stream.save(update_fields=["keep_replays"])
+            audit_record(
+                kind="video.replays_kept" if keep else "video.replays_expire",
+                aggregate_type="live_video.stream",
+                aggregate_id=stream.pk,
+                payload={"keep": keep},
+                actor_id=actor_id,
+            )
     return stream
