@@ -8,14 +8,18 @@ overrides that fixture. Both are registered for the whole folder by ``conftest.p
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import User
+from django.test import Client
 
 CHROMIUM = os.environ.get("LIVEHUB_CHROMIUM", "/usr/bin/chromium")
 #: a quiet, reproducible browser: no GPU, no background traffic, no first-run UI
@@ -135,3 +139,31 @@ def pay_on_sandbox(page: Any, base: str, order_number: str) -> None:
     expect(page.locator("#status")).to_have_text("Succeeded")
     page.goto(f"{base}/orders/{order_number}")
     expect(page.get_by_test_id("order-status")).to_have_text("Allocated")
+
+
+def session_cookie(user: User) -> str:
+    """A ``Cookie`` header value signing ``user`` in (for clients outside the browser)."""
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+def room_comment(base: str, code: str, cookie: str, text: str) -> dict[str, Any]:
+    """A shopper's comment over a real WebSocket; returns the reply to it.
+
+    The synchronous client: Playwright's sync API already runs an event loop here.
+    """
+    from websockets.sync.client import connect
+
+    host = base.removeprefix("http://")
+    with connect(
+        f"ws://{host}/ws/live/{code}/",
+        additional_headers={"Cookie": cookie, "Origin": base},
+        open_timeout=10,
+    ) as ws:
+        ws.send(json.dumps({"type": "comment", "text": text, "ref": 1}))
+        deadline = time.monotonic() + 10
+        while True:
+            message = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if message.get("ref") == 1:
+                return dict(message)

@@ -50,7 +50,15 @@ from oms.models import Location, ProductVariant, SalesChannel, StockLevel, Stock
 from oms.services.orders import OrderLineInput
 from oms.services.returns import return_request
 from tests.oms.orders import shipped_order
-from tests.webapp.browser import CHROMIUM_FLAGS, FAKE_MEDIA_FLAGS, TIMEOUT_MS, axe, sign_in
+from tests.webapp.browser import (
+    CHROMIUM_FLAGS,
+    FAKE_MEDIA_FLAGS,
+    TIMEOUT_MS,
+    axe,
+    room_comment,
+    session_cookie,
+    sign_in,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -180,33 +188,6 @@ def asgi_base(transactional_db: None, settings: SettingsWrapper) -> Iterator[str
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _session_cookie(user: User) -> str:
-    client = Client()
-    client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}"
-
-
-def _comment(base: str, code: str, cookie: str, text: str) -> dict[str, Any]:
-    """A shopper's comment over a real WebSocket; returns the reply to it.
-
-    The synchronous client: Playwright's sync API already runs an event loop here.
-    """
-    from websockets.sync.client import connect
-
-    host = base.removeprefix("http://")
-    with connect(
-        f"ws://{host}/ws/live/{code}/",
-        additional_headers={"Cookie": cookie, "Origin": base},
-        open_timeout=10,
-    ) as ws:
-        ws.send(json.dumps({"type": "comment", "text": text, "ref": 1}))
-        deadline = time.monotonic() + 10
-        while True:
-            message = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-            if message.get("ref") == 1:
-                return dict(message)
-
-
 # ---- host console ---------------------------------------------------------------------------
 
 
@@ -322,8 +303,8 @@ def test_host_schedules_goes_live_by_whip_pins_drops_and_moderates(
     assert CouponDrop.objects.filter(show=show, code="LIVE10", quantity=5).count() == 1
 
     # -- moderation: delete, mute, slow mode, blocked words, ban ------------------------------
-    cookie = _session_cookie(shopper)
-    assert _comment(asgi_base, show.code, cookie, "first!")["type"] == "comment.ok"
+    cookie = session_cookie(shopper)
+    assert room_comment(asgi_base, show.code, cookie, "first!")["type"] == "comment.ok"
     comments = page.get_by_test_id("host-comments")
     expect(comments).to_contain_text("first!")
     violations += axe(page, "host-console-live")
@@ -333,12 +314,12 @@ def test_host_schedules_goes_live_by_whip_pins_drops_and_moderates(
         lambda: Comment.objects.filter(show=show, text="first!", deleted=True).exists(),
         "the comment to be deleted",
     )
-    assert _comment(asgi_base, show.code, cookie, "buy buy")["type"] == "comment.ok"
+    assert room_comment(asgi_base, show.code, cookie, "buy buy")["type"] == "comment.ok"
     page.get_by_label("Mute for").select_option("30")
     comments.get_by_role("button", name="Mute shopper").click()
     expect(page.get_by_role("status").filter(has_text="shopper muted for 30 min.")).to_be_visible()
     assert ShowMute.objects.filter(show=show, user=shopper).count() == 1
-    refused = _comment(asgi_base, show.code, cookie, "still here?")
+    refused = room_comment(asgi_base, show.code, cookie, "still here?")
     assert (refused["type"], refused["code"]) == ("error", "comment_refused")
     page.get_by_label("Slow mode (seconds, 0 = off)").fill("15")
     page.get_by_role("button", name="Apply").first.click()

@@ -25,7 +25,16 @@ from hub.kernel.roles import Role
 from live.services.shows import show_create
 from oms.models import Location, Order, ProductVariant, SalesChannel
 from social.models import AnalyticsEvent
-from tests.webapp.browser import SHOPPER_UA, TIMEOUT_MS, axe, sign_in
+from tests.webapp.browser import (
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    SHOPPER_UA,
+    TIMEOUT_MS,
+    axe,
+    room_comment,
+    session_cookie,
+    sign_in,
+)
 from tests.webapp.test_e2e_live import daphne, e2e_settings  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -178,3 +187,45 @@ def test_opening_a_live_room_records_one_page_view(
     assert again.value.json() == {"counted": False, "reason": "repeat"}
     assert views.count() == 1
     context.close()
+
+
+def test_a_live_room_left_and_returned_to_comes_back_from_the_back_forward_cache(
+    browser: Any,
+    daphne: str,  # noqa: F811
+    shopper: User,
+) -> None:
+    """The room closes its socket when the page may be cached and reconnects when it is
+    shown again, so Back is instant and the room is live again (Playwright turns the
+    cache off by default; this browser has it on)."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    base = daphne
+    code = _show_code()
+    cached = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=CHROMIUM_FLAGS,
+        ignore_default_args=["--disable-back-forward-cache"],
+    )
+    try:
+        page = cached.new_context(locale="en-US", service_workers="block").new_page()
+        page.add_init_script(
+            "addEventListener('pageshow', (e) => { window.restored = e.persisted })"
+        )
+        page.goto(f"{base}/live/{code}")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Kitchen week")
+        expect(page.get_by_text("Reconnecting…")).to_have_count(0)
+        page.evaluate("window.stayed = 'the same document'")
+        page.goto(f"{base}/app-not-a-room")  # a full navigation away, as a link out would be
+        page.go_back(wait_until="commit")  # a page restored from the cache fires no load
+        expect(page.get_by_role("heading", level=1)).to_have_text("Kitchen week")
+        assert page.evaluate("[window.restored, window.stayed]") == [True, "the same document"]
+        expect(page.get_by_text("Reconnecting…")).to_have_count(0)
+        assert (
+            room_comment(base, code, session_cookie(shopper), "welcome back")["type"]
+            == "comment.ok"
+        )
+        expect(page.get_by_text("welcome back")).to_be_visible()
+    finally:
+        cached.close()

@@ -77,6 +77,8 @@ export function useRoomSocket(code: string, state: Pick<RoomState, 'connected' |
   let refCounter = 0
   let retry = 0
   let stopped = false
+  /** closed while the page sits in the back/forward cache */
+  let parked = false
 
   function receive(message: RoomMessage) {
     if (message.type === 'hello') seq = message.seq
@@ -107,7 +109,7 @@ export function useRoomSocket(code: string, state: Pick<RoomState, 'connected' |
       state.connected = false
       state.closedCode = event.code
       options.onClose?.(event.code)
-      if (stopped || FINAL_CLOSE_CODES.includes(event.code)) return
+      if (stopped || parked || FINAL_CLOSE_CODES.includes(event.code)) return
       retry += 1
       window.setTimeout(connect, Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** retry))
     }
@@ -120,9 +122,27 @@ export function useRoomSocket(code: string, state: Pick<RoomState, 'connected' |
     return ref
   }
 
+  // A page with an open WebSocket is never kept in the back/forward cache: close it when
+  // the page may be kept, and connect again (a fresh `hello`) when it is shown from there.
+  function pageHidden(event: PageTransitionEvent) {
+    if (!event.persisted) return
+    parked = true
+    socket?.close()
+  }
+  function pageShown(event: PageTransitionEvent) {
+    if (!event.persisted || !parked || stopped) return
+    parked = false
+    retry = 0
+    connect()
+  }
+  window.addEventListener('pagehide', pageHidden)
+  window.addEventListener('pageshow', pageShown)
+
   connect()
   onBeforeUnmount(() => {
     stopped = true
+    window.removeEventListener('pagehide', pageHidden)
+    window.removeEventListener('pageshow', pageShown)
     socket?.close()
   })
   return { send }
