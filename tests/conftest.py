@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import SyncToAsync
+from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.utils import translation
 
 from hub.kernel.roles import Role
 from oms.models import Location, Merchant, Product, ProductVariant, SalesChannel, StaffMembership
@@ -23,6 +25,15 @@ def _fresh_sync_to_async_thread() -> None:
 
 
 os.register_at_fork(after_in_child=_fresh_sync_to_async_thread)
+
+
+@pytest.fixture(autouse=True)
+def default_language() -> Iterator[None]:
+    """Every test starts in ``LANGUAGE_CODE``. A test client's request in Chinese leaves
+    Chinese active in the thread (``LocaleMiddleware`` sets it per request and never
+    resets it), and lazy error messages are rendered in the active language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
 
 
 @pytest.fixture
