@@ -24,8 +24,16 @@ export const i18n = createI18n({
   messages: { en, 'zh-CN': zhCN },
 })
 
+/** The page's language, and the server's: API error messages and server-rendered pages
+ * follow Django's language cookie, which wins over the browser's Accept-Language. */
+export function shareLocale(locale: AppLocale): void {
+  document.documentElement.lang = locale
+  const django = locale === 'zh-CN' ? 'zh-hans' : 'en'
+  document.cookie = `django_language=${django}; path=/; max-age=31536000; samesite=lax`
+}
+
 export function setLocale(locale: AppLocale): void {
   i18n.global.locale.value = locale
   localStorage.setItem(STORAGE_KEY, locale)
-  document.documentElement.lang = locale
+  shareLocale(locale)
 }

@@ -150,6 +150,9 @@ def test_shopper_orders_for_pickup_and_staff_hand_it_over(
     expect(shopper.get_by_role("heading", level=1)).to_have_text("我的订单")
     expect(shopper.get_by_test_id("my-orders")).to_contain_text("已取货")
     assert shopper.evaluate("document.documentElement.lang") == "zh-CN"
+    # the server follows the choice, not the browser's en-US (Django's language cookie)
+    refused = shopper.evaluate("fetch('/api/live/host/shows/').then((r) => r.json())")
+    assert refused["error"]["message"] == "只有主播才有主播后台"
     violations += _axe(shopper, "my-orders-zh")
 
     shopper_ctx.close()
